@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * The `mri2ct` command line: one subcommand per file in ./commands, parsed by commander
+ * (every command has --help). This file only wires commands and turns errors into a clear
+ * message and exit code; the work lives in the library.
+ */
+import { Command } from 'commander';
+import { Mri2ctError } from '../errors';
+import { registerCheckEnv } from './commands/check-env';
+
+
+
+export function buildProgram(): Command {
+  const program = new Command('mri2ct')
+    .description('Fast MRI-to-CT (synthetic CT) training: preprocess once into a cache, then train fast from it.')
+    .version((require('../../../package.json') as { version: string }).version)
+    .showHelpAfterError('(add --help for usage)');
+
+  registerCheckEnv(program);
+
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof Mri2ctError) {
+      console.error(`mri2ct: ${err.name}: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) {
+  void main();
+}

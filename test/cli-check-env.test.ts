@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+const root = path.resolve(__dirname, '..');
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(root, 'dist/src/cli/main.js'), ...args], { cwd: root, encoding: 'utf8' });
+
+test('mri2ct check-env passes on a set-up machine and names the native backend', () => {
+  const r = cli('check-env');
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /✅ Compute backend\s+tensorflow \(@tensorflow\/tfjs-node\)/);
+  assert.match(r.stdout, /✅ nifti-reader-js/);
+  assert.match(r.stdout, /✅ h5wasm/);
+  assert.match(r.stdout, /✅ Jupyter \+ tslab kernel/);
+  assert.match(r.stdout, /Verdict: ready/);
+});
+
+test('mri2ct check-env --backend cpu flags the slow backend with its fix', () => {
+  const r = cli('check-env', '--backend', 'cpu');
+  assert.match(r.stdout, /⚠️ +Compute backend\s+cpu .*forced by --backend cpu/);
+  assert.match(r.stdout, /100x slower/);
+});
+
+test('a bad --backend is a clear error with exit code 2', () => {
+  const r = cli('check-env', '--backend', 'wasm');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /ConfigError: --backend wasm is not offered.*Conv2DBackpropFilter/);
+});
+
+test('every command has --help', () => {
+  const top = cli('--help');
+  assert.equal(top.status, 0);
+  const commands = [...top.stdout.matchAll(/^  ([a-z][a-z0-9-]+) /gm)].map((m) => m[1] ?? '').filter((c) => c !== 'help');
+  assert.ok(commands.includes('check-env'));
+  for (const c of commands) {
+    const r = cli(c, '--help');
+    assert.equal(r.status, 0, `${c} --help`);
+    assert.match(r.stdout, new RegExp(`Usage: mri2ct ${c}`));
+  }
+});
