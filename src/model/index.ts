@@ -1,0 +1,4 @@
+/** The model stage's public API. */
+export * from './config';
+export * from './pix2pix';
+export { countParams, type ParamMap } from './params';

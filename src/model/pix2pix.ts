@@ -1,0 +1,105 @@
+/**
+ * The pix2pix model: generator + discriminator parameters, their Adam optimisers, one training
+ * step and inference. One generator forward per step feeds both losses: the discriminator sees
+ * it through a stop-gradient, and the generator's adversarial term sees the discriminator through
+ * constant copies of its weights, so a single backward pass gives each network only its own
+ * gradients. No data loading, logging or checkpoint files here.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type ModelConfig, validateModelConfig } from './config';
+import { createDiscriminatorParams, discriminatorForward } from './discriminator';
+import { createGeneratorParams, generatorForward } from './generator';
+import { adversarialLoss, l1Loss, stopGradient } from './losses';
+import { constantCopies, countParams, disposeParams, type ParamMap } from './params';
+
+export interface OptimizerConfig {
+  /** Adam learning rate (pix2pix: 2e-4). */
+  lr: number;
+  /** Adam beta1 (pix2pix: 0.5). */
+  beta1: number;
+  /** Adam beta2 (0.999). */
+  beta2: number;
+}
+
+export const DEFAULT_OPTIMIZER: OptimizerConfig = { lr: 2e-4, beta1: 0.5, beta2: 0.999 };
+
+/** Losses of one step, as numbers. */
+export interface StepLosses {
+  gAdv: number;
+  gL1: number;
+  /** gAdv + lambdaL1 * gL1 */
+  g: number;
+  d: number;
+}
+
+export class Pix2Pix {
+  readonly G: ParamMap;
+  readonly D: ParamMap;
+  readonly optG: tf.AdamOptimizer;
+  readonly optD: tf.AdamOptimizer;
+
+  constructor(readonly config: ModelConfig, readonly optimizer: OptimizerConfig = DEFAULT_OPTIMIZER, seed = 0) {
+    validateModelConfig(config);
+    this.G = createGeneratorParams(config, seed * 2 + 1);
+    this.D = createDiscriminatorParams(config, seed * 2 + 2);
+    this.optG = tf.train.adam(optimizer.lr, optimizer.beta1, optimizer.beta2, 1e-7);
+    this.optD = tf.train.adam(optimizer.lr, optimizer.beta1, optimizer.beta2, 1e-7);
+  }
+
+  get paramCounts(): { G: number; D: number } {
+    return { G: countParams(this.G), D: countParams(this.D) };
+  }
+
+  /**
+   * One step on a batch: mri and ct [B, S, S, 1] in [-1, 1]. Updates D and G; returns losses.
+   * `readLosses: false` skips the device→host read (the returned numbers are then NaN).
+   */
+  trainStep(mri: tf.Tensor4D, ct: tf.Tensor4D, readLosses = true): StepLosses {
+    const { config } = this;
+    const dConst = constantCopies(this.D);
+    let parts: tf.Tensor1D | undefined;
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        const fake = generatorForward(mri, this.G, config, true);
+        const dReal = discriminatorForward(mri, ct, this.D);
+        const dFake = discriminatorForward(mri, stopGradient(fake), this.D);
+        const dLoss = tf.mul(0.5, tf.add(adversarialLoss(dReal, 1, config.ganMode), adversarialLoss(dFake, 0, config.ganMode)));
+        const gAdv = adversarialLoss(discriminatorForward(mri, fake, dConst), 1, config.ganMode);
+        const gL1 = l1Loss(fake, ct);
+        const gLoss = tf.add(gAdv, tf.mul(config.lambdaL1, gL1));
+        parts = tf.keep(tf.stack([gAdv, gL1, gLoss, dLoss]) as tf.Tensor1D);
+        return tf.add(gLoss, dLoss) as tf.Scalar;
+      });
+      this.optG.applyGradients(pick(grads, this.G));
+      this.optD.applyGradients(pick(grads, this.D));
+      tf.dispose([value, ...Object.values(grads)]);
+      const v = readLosses && parts !== undefined ? parts.dataSync() : new Float32Array(4).fill(NaN);
+      return { gAdv: v[0] ?? NaN, gL1: v[1] ?? NaN, g: v[2] ?? NaN, d: v[3] ?? NaN };
+    } finally {
+      parts?.dispose();
+      disposeParams(dConst);
+    }
+  }
+
+  /** sCT for mri [B, S, S, 1] in [-1, 1] (no dropout). The caller disposes the result. */
+  predict(mri: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => generatorForward(mri, this.G, this.config, false));
+  }
+
+  dispose(): void {
+    disposeParams(this.G);
+    disposeParams(this.D);
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
+
+function pick(grads: tf.NamedTensorMap, params: ParamMap): tf.NamedTensorMap {
+  const out: tf.NamedTensorMap = {};
+  for (const name of params.keys()) {
+    const g = grads[name];
+    if (g === undefined) throw new Error(`internal: no gradient for ${name}`);
+    out[name] = g;
+  }
+  return out;
+}
