@@ -36,3 +36,8 @@ export class ConfigError extends Mri2ctError {
 export class BackendError extends Mri2ctError {
   override name = 'BackendError';
 }
+
+/** A checkpoint that is missing, corrupt or from an incompatible configuration. */
+export class CheckpointError extends Mri2ctError {
+  override name = 'CheckpointError';
+}

@@ -63,7 +63,7 @@ test('one forward, one backward: each network gets exactly the gradients of its 
     };
   }
   m.trainStep(x, y);
-  const ref = { ...gRef, ...dRef };
+  const ref = { ...gRef, ...dRef }; // keyed by the variables' tf.js names, like the applied ones
   assert.deepEqual(Object.keys(applied).sort(), Object.keys(ref).sort());
   for (const [k, g] of Object.entries(ref)) {
     const a = applied[k];

@@ -15,8 +15,8 @@ const LAYERS: { stride: number; mult: number; norm: boolean }[] = [
   { stride: 1, mult: 8, norm: true },
 ];
 
-export function createDiscriminatorParams(config: ModelConfig, seed: number): ParamMap {
-  const b = new ParamBuilder('D', seed);
+export function createDiscriminatorParams(config: ModelConfig, seed: number, scope: string): ParamMap {
+  const b = new ParamBuilder('D', seed, scope);
   let inC = 2;
   LAYERS.forEach((l, k) => {
     const c = config.ndf * l.mult;

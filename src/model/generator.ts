@@ -18,8 +18,8 @@ function encChannels(ngf: number, i: number): number {
   return Math.min(ngf * 2 ** (i - 1), ngf * 8);
 }
 
-export function createGeneratorParams(config: ModelConfig, seed: number): ParamMap {
-  const b = new ParamBuilder('G', seed);
+export function createGeneratorParams(config: ModelConfig, seed: number, scope: string): ParamMap {
+  const b = new ParamBuilder('G', seed, scope);
   const L = unetLevels(config.imageSize);
   for (let i = 1; i <= L; i++) {
     const inC = i === 1 ? IN_CHANNELS : encChannels(config.ngf, i - 1);

@@ -5,12 +5,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** Logical name (e.g. 'G/enc1/kernel') → variable. The variable's own tf.js name carries a
+ * per-model prefix, because tf.js variable names are global to the process (a notebook may
+ * build several models). */
 export type ParamMap = Map<string, tf.Variable>;
+
+let modelCounter = 0;
+
+/** A fresh prefix for one model's variables. */
+export function newModelScope(): string {
+  modelCounter += 1;
+  return `mri2ct${modelCounter}`;
+}
 
 export class ParamBuilder {
   readonly params: ParamMap = new Map();
   private counter = 0;
-  constructor(private readonly prefix: string, private readonly seed: number) {}
+  constructor(private readonly prefix: string, private readonly seed: number, private readonly scope: string) {}
 
   private nextSeed(): number {
     this.counter += 1;
@@ -20,7 +31,7 @@ export class ParamBuilder {
   private add(name: string, init: tf.Tensor): tf.Variable {
     const full = `${this.prefix}/${name}`;
     if (this.params.has(full)) throw new Error(`duplicate parameter ${full}`);
-    const v = tf.variable(init, true, full);
+    const v = tf.variable(init, true, `${this.scope}/${full}`);
     init.dispose();
     this.params.set(full, v);
     return v;

@@ -10,7 +10,7 @@ import { type ModelConfig, validateModelConfig } from './config';
 import { createDiscriminatorParams, discriminatorForward } from './discriminator';
 import { createGeneratorParams, generatorForward } from './generator';
 import { adversarialLoss, l1Loss, stopGradient } from './losses';
-import { constantCopies, countParams, disposeParams, type ParamMap } from './params';
+import { constantCopies, countParams, disposeParams, newModelScope, type ParamMap } from './params';
 
 export interface OptimizerConfig {
   /** Adam learning rate (pix2pix: 2e-4). */
@@ -40,8 +40,9 @@ export class Pix2Pix {
 
   constructor(readonly config: ModelConfig, readonly optimizer: OptimizerConfig = DEFAULT_OPTIMIZER, seed = 0) {
     validateModelConfig(config);
-    this.G = createGeneratorParams(config, seed * 2 + 1);
-    this.D = createDiscriminatorParams(config, seed * 2 + 2);
+    const scope = newModelScope();
+    this.G = createGeneratorParams(config, seed * 2 + 1, scope);
+    this.D = createDiscriminatorParams(config, seed * 2 + 2, scope);
     this.optG = tf.train.adam(optimizer.lr, optimizer.beta1, optimizer.beta2, 1e-7);
     this.optD = tf.train.adam(optimizer.lr, optimizer.beta1, optimizer.beta2, 1e-7);
   }
@@ -96,10 +97,10 @@ export class Pix2Pix {
 
 function pick(grads: tf.NamedTensorMap, params: ParamMap): tf.NamedTensorMap {
   const out: tf.NamedTensorMap = {};
-  for (const name of params.keys()) {
-    const g = grads[name];
-    if (g === undefined) throw new Error(`internal: no gradient for ${name}`);
-    out[name] = g;
+  for (const v of params.values()) {
+    const g = grads[v.name];
+    if (g === undefined) throw new Error(`internal: no gradient for ${v.name}`);
+    out[v.name] = g;
   }
   return out;
 }
