@@ -7,6 +7,8 @@
 import { Command } from 'commander';
 import { Mri2ctError } from '../errors';
 import { registerCheckEnv } from './commands/check-env';
+import { registerPhantom } from './commands/phantom';
+import { registerRun } from './commands/run';
 
 
 
@@ -16,7 +18,9 @@ export function buildProgram(): Command {
     .version((require('../../../package.json') as { version: string }).version)
     .showHelpAfterError('(add --help for usage)');
 
+  registerRun(program);
   registerCheckEnv(program);
+  registerPhantom(program);
 
   return program;
 }

@@ -1,0 +1,35 @@
+/**
+ * What the trainer consumes: batches of [B, S, S, 1] tensors in [-1, 1] (MRI input, CT target)
+ * and validation batches with the head mask. Producers (the cache loader) implement TrainData;
+ * the trainer never knows which cache format is behind it. Types only.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+export interface TrainBatch {
+  mri: tf.Tensor4D;
+  ct: tf.Tensor4D;
+}
+
+export interface ValBatch extends TrainBatch {
+  /** Head mask, 1 inside, [B, S, S, 1]. */
+  mask: tf.Tensor4D;
+  /** Patient id and slice index of each sample. */
+  ids: { patient: string; slice: number }[];
+}
+
+export interface TrainData {
+  /** Slice size S. */
+  imageSize: number;
+  /** Training batches per epoch. */
+  batchesPerEpoch(): number;
+  /** Freshly shuffled and augmented batches for one epoch; the consumer disposes each batch. */
+  epochBatches(epoch: number): AsyncIterable<TrainBatch>;
+  /** Validation batches (not augmented), same every call; the consumer disposes each batch. */
+  valBatches(): AsyncIterable<ValBatch>;
+  /** A fixed set of validation slices for sample pictures. */
+  sampleBatch(): ValBatch | undefined;
+  /** CT window: cache value v in [0,1] ↔ HU = minHu + v * (maxHu − minHu). */
+  ctWindow: { minHu: number; maxHu: number };
+  /** Train/validation patient ids. */
+  split: { train: string[]; val: string[] };
+}

@@ -1,0 +1,163 @@
+/**
+ * The training loop: epochs of augmented batches → pix2pix steps, with a progress bar signal,
+ * validation every `valFreq` epochs (L1 and MAE in HU inside the head mask), sample grids,
+ * checkpoints (`last` every epoch, `epoch_N` every `saveFreq`, `best_model` on the lowest
+ * validation MAE), metrics.jsonl/TensorBoard, and resume. It knows nothing of cache formats
+ * (TrainData hides them) and draws nothing itself (progress goes through callbacks).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { TrainData } from '../data/batches';
+import { ConfigError } from '../errors';
+import type { ModelConfig } from '../model/config';
+import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
+import type { ProgressCallback } from '../util/progress';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { type EpochRecord, MetricsLog } from './metrics-log';
+import { writeSampleGrid } from './samples';
+import { validate } from './validate';
+
+export interface TrainOptions {
+  /** Where checkpoints/, samples/ and logs/ go. */
+  outputDir: string;
+  epochs: number;
+  model: ModelConfig;
+  optimizer: OptimizerConfig;
+  /** Save epoch_N every this many epochs. */
+  saveFreq: number;
+  /** Validate (and draw samples) every this many epochs; the last epoch always validates. */
+  valFreq: number;
+  /** Append a step record to metrics.jsonl every this many steps. */
+  logEverySteps: number;
+  /** Checkpoint to resume from (path, or true for <outputDir>/checkpoints/last). */
+  resume?: string | boolean;
+  /** Seed for model initialisation. */
+  seed: number;
+  /** Anything else worth recording in config.json and checkpoints (data, augmentation...). */
+  extraConfig?: Record<string, unknown>;
+  /** The loaded tfjs-node module, for TensorBoard files (optional). */
+  tfjsNode?: unknown;
+  /** Progress of the batches in an epoch; message carries the losses. */
+  onProgress?: ProgressCallback;
+  /** One line per finished epoch (the summary). */
+  onEpoch?: (record: EpochRecord, summary: string) => void;
+  /** Informational messages. */
+  log?: (message: string) => void;
+}
+
+export interface TrainResult {
+  model: Pix2Pix;
+  epochs: EpochRecord[];
+  bestValMaeHu: number | null;
+  baselineMaeHu: number | null;
+  checkpointsDir: string;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function validateOptions(o: TrainOptions): void {
+  for (const [k, v] of [['epochs', o.epochs], ['save_freq', o.saveFreq], ['val_freq', o.valFreq]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`--${k} ${v}: must be a whole number ≥ 1.`);
+  }
+  if (!(o.optimizer.lr > 0)) throw new ConfigError(`--lr ${o.optimizer.lr}: must be > 0 (pix2pix uses 2e-4).`);
+}
+
+export async function train(data: TrainData, options: TrainOptions): Promise<TrainResult> {
+  validateOptions(options);
+  if (data.imageSize !== options.model.imageSize) {
+    throw new ConfigError(`the cache holds ${data.imageSize}² slices but the model is configured for ${options.model.imageSize}²: use --image_size ${data.imageSize}.`);
+  }
+  const log = options.log ?? ((m: string) => console.log(m));
+  const ckDir = path.join(options.outputDir, 'checkpoints');
+  const sampleDir = path.join(options.outputDir, 'samples');
+  fs.mkdirSync(ckDir, { recursive: true });
+  fs.mkdirSync(sampleDir, { recursive: true });
+  const metrics = new MetricsLog(path.join(options.outputDir, 'logs'), options.tfjsNode);
+  const config = { model: options.model, optimizer: options.optimizer, epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow, ...options.extraConfig };
+  metrics.writeConfig(config);
+
+  const model = new Pix2Pix(options.model, options.optimizer, options.seed);
+  let startEpoch = 0;
+  let step = 0;
+  let best: number | null = null;
+  if (options.resume !== undefined && options.resume !== false) {
+    const from = options.resume === true ? path.join(ckDir, 'last') : options.resume;
+    const st = await loadCheckpoint(from, model);
+    startEpoch = st.epoch;
+    step = st.step;
+    best = st.bestValMaeHu;
+    metrics.truncateAfterEpoch(startEpoch);
+    log(`resumed from ${from}: epoch ${startEpoch}, step ${step}, best val MAE ${best?.toFixed(1) ?? '–'} HU`);
+  }
+
+  const records: EpochRecord[] = [];
+  let baseline: number | null = null;
+  const epochTimes: number[] = [];
+  for (let epoch = startEpoch + 1; epoch <= options.epochs; epoch++) {
+    const t0 = performance.now();
+    let compute = 0;
+    let sums = { g: 0, d: 0, l1: 0 };
+    let n = 0;
+    const total = data.batchesPerEpoch();
+    const stage = `epoch ${epoch}/${options.epochs}`;
+    options.onProgress?.({ stage, done: 0, total });
+    for await (const b of data.epochBatches(epoch)) {
+      const ts = performance.now();
+      const l = model.trainStep(b.mri, b.ct);
+      compute += performance.now() - ts;
+      tf.dispose([b.mri, b.ct]);
+      step += 1;
+      n += 1;
+      sums = { g: sums.g + l.g, d: sums.d + l.d, l1: sums.l1 + l.gL1 };
+      if (step % options.logEverySteps === 0) {
+        metrics.append({ kind: 'step', epoch, step, g: l.g, d: l.d, gAdv: l.gAdv, gL1: l.gL1, time: new Date().toISOString() });
+      }
+      options.onProgress?.({ stage, done: n, total, message: `G ${l.g.toFixed(3)} D ${l.d.toFixed(3)} total ${(l.g + l.d).toFixed(3)}` });
+    }
+    let valL1: number | null = null;
+    let valMae: number | null = null;
+    if (epoch % options.valFreq === 0 || epoch === options.epochs) {
+      const tv = performance.now();
+      const v = await validate(model, data);
+      compute += performance.now() - tv;
+      valL1 = v.l1;
+      valMae = v.maeHu;
+      baseline = v.baselineMaeHu;
+      const sample = data.sampleBatch();
+      if (sample !== undefined) {
+        await writeSampleGrid(sampleDir, epoch, model, sample, data.ctWindow);
+        tf.dispose([sample.mri, sample.ct, sample.mask]);
+      }
+    }
+    const improved = valMae !== null && (best === null || valMae < best);
+    if (improved) best = valMae;
+    const state = { epoch, step, rngState: [options.seed, epoch], bestValMaeHu: best, config };
+    await saveCheckpoint(path.join(ckDir, 'last.ckpt'), model, state);
+    if (epoch % options.saveFreq === 0) await saveCheckpoint(path.join(ckDir, `epoch_${epoch}.ckpt`), model, state);
+    if (improved) await saveCheckpoint(path.join(ckDir, 'best_model.ckpt'), model, state);
+
+    const epochSeconds = (performance.now() - t0) / 1000;
+    epochTimes.push(epochSeconds);
+    const recent = epochTimes.slice(-3);
+    const eta = (recent.reduce((a, b) => a + b, 0) / recent.length) * (options.epochs - epoch);
+    const rec: EpochRecord = {
+      kind: 'epoch', epoch, step,
+      trainG: sums.g / Math.max(n, 1), trainD: sums.d / Math.max(n, 1), trainL1: sums.l1 / Math.max(n, 1),
+      valL1, valMaeHu: valMae, epochSeconds, computeSeconds: compute / 1000, etaSeconds: eta, time: new Date().toISOString(),
+    };
+    metrics.append(rec);
+    records.push(rec);
+    const val = valMae !== null ? ` | val L1 ${valL1?.toFixed(4)} | val MAE ${valMae.toFixed(1)} HU${improved ? ' (best)' : ''}` : '';
+    const summary = `Epoch ${epoch}/${options.epochs} | train G ${rec.trainG.toFixed(3)} D ${rec.trainD.toFixed(3)} L1 ${rec.trainL1.toFixed(4)}${val} | ${epochSeconds.toFixed(1)} s | ETA ${formatDuration(eta)}`;
+    if (options.onEpoch !== undefined) options.onEpoch(rec, summary);
+    else log(summary);
+  }
+  return { model, epochs: records, bestValMaeHu: best, baselineMaeHu: baseline, checkpointsDir: ckDir };
+}
