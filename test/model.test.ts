@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadBackend } from '../src/env/backend';
 import { ConfigError } from '../src/errors';
-import { DEFAULT_MODEL_CONFIG, type ModelConfig, Pix2Pix } from '../src/model';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig, type NamedTensor, Pix2Pix } from '../src/model';
 import { discriminatorForward } from '../src/model/discriminator';
 import { generatorForward } from '../src/model/generator';
 import { adversarialLoss, l1Loss } from '../src/model/losses';
@@ -57,8 +57,8 @@ test('one forward, one backward: each network gets exactly the gradients of its 
   const applied: tf.NamedTensorMap = {};
   for (const opt of [m.optG, m.optD]) {
     const orig = opt.applyGradients.bind(opt);
-    opt.applyGradients = (g: tf.NamedTensorMap | tf.NamedTensor[]) => {
-      for (const [k, v] of Object.entries(g as tf.NamedTensorMap)) applied[k] = tf.clone(v);
+    opt.applyGradients = (g: Parameters<typeof m.optG.applyGradients>[0]) => {
+      for (const { name, tensor } of g as NamedTensor[]) applied[name] = tf.clone(tensor);
       orig(g);
     };
   }

@@ -61,7 +61,7 @@ export function generatorForward(x: tf.Tensor4D, p: Params, config: ModelConfig,
   for (let i = L; i >= 2; i--) {
     h = upconv(tf.relu(h), p, `G/dec${i}`);
     h = instanceNorm(h, p, `G/dec${i}/norm`);
-    if (training && config.dropout > 0 && L - i < DROPOUT_BLOCKS) h = tf.dropout(h, config.dropout);
+    if (training && config.dropout > 0 && L - i < DROPOUT_BLOCKS) h = tf.dropout(h, config.dropout) as tf.Tensor4D;
     const skip = skips[i - 2];
     if (skip === undefined) throw new Error(`internal: no skip for level ${i - 1}`);
     h = tf.concat([h, skip], 3);

@@ -18,7 +18,7 @@ export function l1Loss(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
 }
 
 /** Identity in the forward pass, zero gradient in the backward pass. */
-export const stopGradient = tf.customGrad((x: tf.Tensor) => ({
+export const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
   value: tf.clone(x),
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as (x: tf.Tensor4D) => tf.Tensor4D;
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor4D) => tf.Tensor4D;

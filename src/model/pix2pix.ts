@@ -6,6 +6,9 @@
  * gradients. No data loading, logging or checkpoint files here.
  */
 import * as tf from '@tensorflow/tfjs';
+
+/** A named gradient, as the optimisers take them. */
+export interface NamedTensor { name: string; tensor: tf.Tensor }
 import { type ModelConfig, validateModelConfig } from './config';
 import { createDiscriminatorParams, discriminatorForward } from './discriminator';
 import { createGeneratorParams, generatorForward } from './generator';
@@ -95,12 +98,12 @@ export class Pix2Pix {
   }
 }
 
-function pick(grads: tf.NamedTensorMap, params: ParamMap): tf.NamedTensorMap {
-  const out: tf.NamedTensorMap = {};
+function pick(grads: tf.NamedTensorMap, params: ParamMap): NamedTensor[] {
+  const out: NamedTensor[] = [];
   for (const v of params.values()) {
     const g = grads[v.name];
     if (g === undefined) throw new Error(`internal: no gradient for ${v.name}`);
-    out[v.name] = g;
+    out.push({ name: v.name, tensor: g });
   }
   return out;
 }
