@@ -101,7 +101,7 @@ export class Rng {
   /**
    * Fills `out` with fast approximately-normal draws for noise images: one generator step per
    * value, looked up in a table of 65 536 equiprobable standard-normal quantiles (tails cut at
-   * ±4.3σ, variance 0.9997). Generator state is kept in locals: ~10× faster than normal().
+   * ±4.3σ, variance 0.9997). Generator state is kept in locals: several times faster than normal().
    */
   fillNoise(out: Float64Array | Float32Array): void {
     const table = normalQuantileTable();

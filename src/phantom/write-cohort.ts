@@ -137,6 +137,10 @@ const PHANTOM_FILE = /^brain_(\d{3})(_bias|_labels|_head_mask)?\.nii\.gz$/;
  * incomplete until the new one is written) and patients beyond `patients` of an older cohort.
  */
 async function prepareOutput(out: string, patients: number): Promise<void> {
+  const info = await stat(out).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) {
+    throw new ConfigError(`Phantom output ${out} exists and is not a folder. Choose a folder path for --out.`);
+  }
   const marker = join(out, 'phantom.json');
   const isPhantom = await exists(marker);
   const dirs = [PHANTOM_LAYOUT.mri, PHANTOM_LAYOUT.ct, PHANTOM_LAYOUT.truth].map((d) => join(out, d));
