@@ -94,7 +94,7 @@ function renderLogField(model: BiasFieldModel, grid: PhantomGrid, out: Float32Ar
       for (let j = 0; j < k; j++) {
         const wj = rowWeight[j]!;
         const off = j * nx;
-        for (let x = 0; x < nx; x++) row[x] += wj * gx[off + x]!;
+        for (let x = 0; x < nx; x++) row[x] = (row[x] ?? 0) + wj * (gx[off + x] ?? 0);
       }
       out.set(row, idx);
       idx += nx;

@@ -121,7 +121,8 @@ function histogram(
     const v = values[i] as number;
     if (!(v >= lowest && v <= Number.MAX_VALUE) || (mask !== undefined && mask[i] === 0)) continue;
     const t = (v - min) * scale;
-    counts[t >= last ? last : t | 0]++;
+    const bin = t >= last ? last : t | 0;
+    counts[bin] = (counts[bin] ?? 0) + 1;
   }
   return Float64Array.from(counts);
 }
