@@ -8,7 +8,9 @@ import { Command } from 'commander';
 import { Mri2ctError } from '../errors';
 import { registerCheckEnv } from './commands/check-env';
 import { registerPhantom } from './commands/phantom';
+import { registerPreprocess } from './commands/preprocess';
 import { registerRun } from './commands/run';
+import { registerSingleSteps } from './commands/single-steps';
 
 
 
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerCheckEnv(program);
   registerPhantom(program);
+  registerPreprocess(program);
+  registerSingleSteps(program);
 
   return program;
 }

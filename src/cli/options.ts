@@ -37,3 +37,8 @@ export function toVec3(name: string, v: number[] | undefined): Vec3 | undefined 
   if (v.length !== 3) throw new InvalidArgumentError(`${name} takes three numbers X Y Z (got ${v.length}).`);
   return [v[0] ?? 0, v[1] ?? 0, v[2] ?? 0];
 }
+
+/** Commander keeps `--mri_dir` as `mri_dir`; our option interfaces are camelCase. */
+export function camelize<T>(opts: Record<string, unknown>): T {
+  return Object.fromEntries(Object.entries(opts).map(([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), v])) as T;
+}

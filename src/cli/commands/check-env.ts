@@ -3,6 +3,7 @@
  * Only wiring: the checks live in src/env/check-env.ts.
  */
 import type { Command } from 'commander';
+import { camelize } from '../options';
 import { parseBackendRequest } from '../../env/backend';
 import { checkEnvironment, formatEnvReport } from '../../env/check-env';
 
@@ -24,7 +25,7 @@ export function registerCheckEnv(program: Command): void {
     .description('check the machine: compute backend, GPU, memory, disk, packages, tslab kernel')
     .option('--cache_dir <dir>', 'where the cache will go (its free disk is checked)', 'preprocessed_cache')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | cpu', 'auto')
-    .action(async (opts: CheckEnvCliOptions) => {
-      if (!(await runCheckEnv(opts))) process.exitCode = 1;
+    .action(async (raw: Record<string, unknown>) => {
+      if (!(await runCheckEnv(camelize<CheckEnvCliOptions>(raw)))) process.exitCode = 1;
     });
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { writePhantomCohort } from '../../phantom';
-import { intArg, toVec3, vec3Arg } from '../options';
+import { camelize, intArg, toVec3, vec3Arg } from '../options';
 import { createProgressBar } from '../progress-bar';
 
 export interface PhantomCliOptions {
@@ -36,5 +36,5 @@ export function registerPhantom(program: Command): void {
     .option('--patients <n>', 'number of patients', intArg('--patients', 1), 8)
     .option('--size <n...>', 'grid size X Y Z in voxels (default 256 256 160; minimum 40 40 28)', vec3Arg('--size'))
     .option('--seed <s>', 'cohort seed (same seed → identical files)', intArg('--seed', 0), 1)
-    .action(async (opts: PhantomCliOptions) => runPhantom(opts));
+    .action(async (raw: Record<string, unknown>) => runPhantom(camelize<PhantomCliOptions>(raw)));
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { discoverDataset, formatDatasetProblems } from '../../dataset/discover';
-import { intArg } from '../options';
+import { camelize, intArg } from '../options';
 import { runCheckEnv } from './check-env';
 import { runPhantom } from './phantom';
 
@@ -56,7 +56,7 @@ export function registerRun(program: Command): void {
     .option('--output_dir <dir>', 'training output folder', 'fast_training_output')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | cpu', 'auto')
     .option('--phantom_patients <n>', 'patients of the demo cohort written when the default data folder is empty', intArg('--phantom_patients', 2), 10)
-    .action(async (opts: RunCliOptions) => {
-      if (!(await runPipeline(opts))) process.exitCode = 1;
+    .action(async (raw: Record<string, unknown>) => {
+      if (!(await runPipeline(camelize<RunCliOptions>(raw)))) process.exitCode = 1;
     });
 }

@@ -1,0 +1,61 @@
+/**
+ * One unit of cache building: preprocess one patient, write its cache entry and metadata.
+ * Runs in the main thread or in a worker (patient-worker.ts). Never throws: a failure becomes
+ * an outcome with the error message, so one bad patient cannot stop the others; the entry is
+ * only committed (atomic rename) when everything succeeded.
+ */
+import type { PatientPair } from '../dataset/discover';
+import { Mri2ctError } from '../errors';
+import type { PreprocessParams } from '../preprocess/params';
+import { preprocessPatient, type StepName } from '../preprocess/pipeline';
+import { getCacheFormat } from './format';
+import { backgroundSliceIndices, writePatientMetadata } from './metadata';
+import * as path from 'node:path';
+
+export interface PatientJob {
+  pair: PatientPair;
+  params: PreprocessParams;
+  paramsHash: string;
+  cacheDir: string;
+  format: 'h5' | 'npy';
+}
+
+export interface PatientOutcome {
+  id: string;
+  ok: boolean;
+  error?: string;
+  shape?: [number, number, number];
+  timings?: Record<StepName, number>;
+  writeSeconds?: number;
+  seconds?: number;
+}
+
+export async function processPatient(job: PatientJob): Promise<PatientOutcome> {
+  const t0 = performance.now();
+  const id = job.pair.id;
+  try {
+    const p = await preprocessPatient(job.pair, job.params);
+    const tw = performance.now();
+    const { format } = getCacheFormat(job.format);
+    const file = format.pathFor(job.cacheDir, id);
+    const attrs = await format.write(file, { mri: p.mri, ct: p.ct, mask: p.mask, shape: p.shape }, {
+      patientId: id,
+      sourceFiles: { mri: job.pair.mri, ct: job.pair.ct },
+      paramsHash: job.paramsHash,
+      normalization: {
+        mri: { min: p.normalization.mri.min, max: p.normalization.mri.max, method: p.normalization.mri.method, clip: true },
+        ct: { min: p.normalization.ct.min, max: p.normalization.ct.max, unit: 'HU', method: p.normalization.ct.method, clip: true },
+      },
+    });
+    writePatientMetadata(job.cacheDir, {
+      id, file: path.relative(job.cacheDir, file), format: job.format, shape: p.shape, paramsHash: job.paramsHash, checksum: attrs.checksum,
+      sourceFiles: { mri: job.pair.mri, ct: job.pair.ct }, normalization: p.normalization, geometry: p.geometry, stats: p.stats,
+      timings: p.timings, backgroundSlices: backgroundSliceIndices(p.mask, p.shape),
+    });
+    const writeSeconds = (performance.now() - tw) / 1000;
+    return { id, ok: true, shape: p.shape, timings: p.timings, writeSeconds, seconds: (performance.now() - t0) / 1000 };
+  } catch (err) {
+    const msg = err instanceof Mri2ctError ? err.message : `${(err as Error).name}: ${(err as Error).message} (while preprocessing ${job.pair.mri})`;
+    return { id, ok: false, error: msg, seconds: (performance.now() - t0) / 1000 };
+  }
+}
