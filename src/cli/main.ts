@@ -11,6 +11,7 @@ import { registerPhantom } from './commands/phantom';
 import { registerPreprocess } from './commands/preprocess';
 import { registerRun } from './commands/run';
 import { registerSingleSteps } from './commands/single-steps';
+import { registerTrain } from './commands/train';
 
 
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerCheckEnv(program);
   registerPhantom(program);
   registerPreprocess(program);
+  registerTrain(program);
   registerSingleSteps(program);
 
   return program;

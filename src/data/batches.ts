@@ -27,7 +27,7 @@ export interface TrainData {
   /** Validation batches (not augmented), same every call; the consumer disposes each batch. */
   valBatches(): AsyncIterable<ValBatch>;
   /** A fixed set of validation slices for sample pictures. */
-  sampleBatch(): ValBatch | undefined;
+  sampleBatch(): Promise<ValBatch | undefined>;
   /** CT window: cache value v in [0,1] ↔ HU = minHu + v * (maxHu − minHu). */
   ctWindow: { minHu: number; maxHu: number };
   /** Train/validation patient ids. */

@@ -130,7 +130,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
       valL1 = v.l1;
       valMae = v.maeHu;
       baseline = v.baselineMaeHu;
-      const sample = data.sampleBatch();
+      const sample = await data.sampleBatch();
       if (sample !== undefined) {
         await writeSampleGrid(sampleDir, epoch, model, sample, data.ctWindow);
         tf.dispose([sample.mri, sample.ct, sample.mask]);

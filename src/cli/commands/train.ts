@@ -1,0 +1,123 @@
+/**
+ * `mri2ct train`: pix2pix from the preprocessed cache with augmentation every epoch, progress
+ * bars with G/D losses, epoch summaries with val loss, val MAE in HU, epoch time and ETA,
+ * checkpoints, sample grids and logs. Only wiring: the loop lives in src/train/trainer.ts.
+ */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { CacheLoader } from '../../data/loader';
+import { loadBackend, parseBackendRequest } from '../../env/backend';
+import { DEFAULT_MODEL_CONFIG } from '../../model/config';
+import { train, type TrainResult } from '../../train/trainer';
+import { camelize, floatArg, intArg } from '../options';
+import { createProgressBar } from '../progress-bar';
+
+export interface TrainCliOptions {
+  cacheDir: string;
+  outputDir: string;
+  cacheFormat?: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  workers: number;
+  augProb: number;
+  saveFreq: number;
+  valFreq: number;
+  useAmp?: boolean;
+  resume?: string | boolean;
+  seed: number;
+  backend: string;
+  ngf: number;
+  ndf: number;
+  ganMode: 'bce' | 'lsgan';
+  lambdaL1: number;
+  valIds?: string;
+  valFraction: number;
+  maxCacheMem?: number;
+  keepBackground?: boolean;
+  logEvery: number;
+}
+
+export const USE_AMP_NOTE = 'note: --use_amp has no effect: TensorFlow.js has no float16 (mixed-precision) training; training runs in float32.';
+
+export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
+  const backend = await loadBackend({ request: parseBackendRequest(o.backend) });
+  console.log(`backend: ${backend.kind} (${backend.package})`);
+  if (o.useAmp === true) console.log(USE_AMP_NOTE);
+  const loader = await CacheLoader.open(o.cacheDir, {
+    batchSize: o.batchSize,
+    seed: o.seed,
+    augment: { augProb: o.augProb },
+    split: { valFraction: o.valFraction, ...(o.valIds !== undefined ? { valIds: o.valIds.split(',').map((s) => s.trim()).filter(Boolean) } : {}) },
+    dropBackground: o.keepBackground !== true,
+    ...(o.cacheFormat !== undefined ? { format: o.cacheFormat } : {}),
+    ...(o.maxCacheMem !== undefined ? { maxCacheMem: o.maxCacheMem * 1024 ** 3 } : {}),
+  });
+  console.log(
+    `cache ${o.cacheDir} (${loader.reader.format.name}, ${loader.reader.inMemory ? 'in memory' : 'streamed through an LRU'}): ` +
+      `${loader.split.train.length} train patients (${loader.trainSlices} slices), ${loader.split.val.length} val patients (${loader.valSlices} slices) [${loader.split.val.join(', ')}]`,
+  );
+  const bar = createProgressBar();
+  try {
+    const r = await train(loader, {
+      outputDir: o.outputDir,
+      epochs: o.epochs,
+      model: { ...DEFAULT_MODEL_CONFIG, imageSize: loader.imageSize, ngf: o.ngf, ndf: o.ndf, ganMode: o.ganMode, lambdaL1: o.lambdaL1 },
+      optimizer: { lr: o.lr, beta1: 0.5, beta2: 0.999 },
+      saveFreq: o.saveFreq,
+      valFreq: o.valFreq,
+      logEverySteps: o.logEvery,
+      seed: o.seed,
+      ...(o.resume !== undefined ? { resume: o.resume } : {}),
+      extraConfig: { cacheDir: path.resolve(o.cacheDir), batchSize: o.batchSize, augProb: o.augProb, backend: backend.kind, dropBackground: o.keepBackground !== true },
+      tfjsNode: backend.nodeModule,
+      onProgress: bar.onProgress,
+      onEpoch: (_rec, summary) => {
+        bar.stop();
+        console.log(summary);
+      },
+    });
+    bar.stop();
+    console.log(`best validation MAE ${r.bestValMaeHu?.toFixed(1) ?? '–'} HU (bulk-density baseline ${r.baselineMaeHu?.toFixed(1) ?? '–'} HU); outputs in ${o.outputDir}/{checkpoints,samples,logs}`);
+    return r;
+  } finally {
+    bar.stop();
+  }
+}
+
+export function addTrainOptions(cmd: Command): Command {
+  return cmd
+    .option('--output_dir <dir>', 'checkpoints/, samples/, logs/ go here', 'fast_training_output')
+    .option('--cache_format <fmt>', 'h5 | npy | pt (default: what the cache was built with)')
+    .option('--epochs <n>', 'epochs', intArg('--epochs', 1), 100)
+    .option('--batch_size <n>', 'batch size', intArg('--batch_size', 1), 8)
+    .option('--lr <lr>', 'Adam learning rate (both networks)', floatArg('--lr', 0), 2e-4)
+    .option('--aug_prob <p>', 'probability that a sample is augmented', floatArg('--aug_prob', 0, 1), 0.8)
+    .option('--save_freq <n>', 'save checkpoints/epoch_N every N epochs', intArg('--save_freq', 1), 10)
+    .option('--val_freq <n>', 'validate and draw samples every N epochs', intArg('--val_freq', 1), 1)
+    .option('--use_amp', 'accepted for compatibility; TF.js has no float16 training (no effect)')
+    .option('--resume [checkpoint]', 'resume from a checkpoint (default <output_dir>/checkpoints/last)')
+    .option('--seed <n>', 'seed of initialisation, split, shuffles and augmentation', intArg('--seed', 0), 42)
+    .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | cpu', 'auto')
+    .option('--ngf <n>', 'generator base width', intArg('--ngf', 1), 64)
+    .option('--ndf <n>', 'discriminator base width', intArg('--ndf', 1), 64)
+    .option('--gan_mode <m>', 'bce (pix2pix) | lsgan', 'bce')
+    .option('--lambda_l1 <w>', 'weight of the L1 loss', floatArg('--lambda_l1', 0), 100)
+    .option('--val_ids <ids>', 'comma-separated validation patient ids (default: a seeded 20% of patients)')
+    .option('--val_fraction <f>', 'fraction of patients for validation', floatArg('--val_fraction', 0, 0.9), 0.2)
+    .option('--max_cache_mem <GiB>', 'memory for the cache; above it patients stream through an LRU (default: half the free RAM)', floatArg('--max_cache_mem', 0))
+    .option('--keep_background', 'keep slices that are mostly background (dropped by default)')
+    .option('--log_every <n>', 'write a step record to logs/metrics.jsonl every N steps', intArg('--log_every', 1), 10);
+}
+
+export function registerTrain(program: Command): void {
+  addTrainOptions(
+    program
+      .command('train')
+      .description('train pix2pix (U-Net + PatchGAN) from the preprocessed cache')
+      .option('--cache_dir <dir>', 'preprocessed cache', 'preprocessed_cache')
+      .option('--workers <n>', 'accepted for compatibility: the loader keeps the cache in memory and needs no worker processes', intArg('--workers', 0), 0),
+  ).action(async (raw: Record<string, unknown>) => {
+    await runTrain(camelize<TrainCliOptions>(raw));
+  });
+}

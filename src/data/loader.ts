@@ -1,0 +1,150 @@
+/**
+ * The cached data loader (TrainData for the trainer): patient-level split, shuffled batches of
+ * [B, S, S, 1] MRI/CT tensors augmented on the backend with a fresh draw every epoch (seeded by
+ * seed and epoch, so a resumed run sees the same stream), optional dropping of slices that are
+ * mostly background, validation batches with the head mask, and a fixed sample batch.
+ * Reads through CacheReader; it never touches cache files itself.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TrainBatch, TrainData, ValBatch } from './batches';
+import { type AugmentOptions, createAugmenter, toSigned } from './augment';
+import { type CachedPatient, CacheReader, type OpenCacheOptions } from './cache-reader';
+import { mulberry32, type PatientSplit, shuffleInPlace, splitPatients, type SplitOptions } from './split';
+import { ConfigError } from '../errors';
+
+export interface LoaderOptions extends OpenCacheOptions {
+  batchSize: number;
+  /** Augmentation (augProb etc.); its seed is derived from `seed` and the epoch. */
+  augment?: Omit<AugmentOptions, 'seed'>;
+  /** Seed of the split, the shuffles and the augmentation. */
+  seed?: number;
+  split?: SplitOptions;
+  /** Drop slices whose head mask covers < 1% of the slice (default true). */
+  dropBackground?: boolean;
+  /** Validation slices in the sample pictures (default 4). */
+  sampleSlices?: number;
+}
+
+interface SliceRef { patient: string; slice: number }
+
+export class CacheLoader implements TrainData {
+  readonly imageSize: number;
+  readonly ctWindow: { minHu: number; maxHu: number };
+  readonly split: PatientSplit;
+  private readonly train: SliceRef[];
+  private readonly val: SliceRef[];
+  private readonly samples: SliceRef[];
+
+  private constructor(readonly reader: CacheReader, private readonly o: LoaderOptions & { seed: number }) {
+    this.imageSize = reader.imageSize;
+    this.ctWindow = reader.ctWindow;
+    this.split = splitPatients(reader.patients.map((p) => p.id), { seed: o.seed, ...o.split });
+    const slices = (ids: string[]): SliceRef[] => ids.flatMap((id) => {
+      const m = reader.meta(id);
+      const drop = o.dropBackground !== false ? new Set(m.backgroundSlices) : new Set<number>();
+      return Array.from({ length: m.shape[0] }, (_, s) => s).filter((s) => !drop.has(s)).map((s) => ({ patient: id, slice: s }));
+    });
+    this.train = slices(this.split.train);
+    this.val = slices(this.split.val);
+    if (this.train.length === 0) throw new ConfigError(`no training slices in ${reader.cacheDir} (patients ${this.split.train.join(', ') || 'none'}).`);
+    const n = o.sampleSlices ?? 4;
+    this.samples = this.split.val.length === 0 ? [] : Array.from({ length: n }, (_, i) => {
+      const id = this.split.val[i % this.split.val.length] ?? '';
+      const own = this.val.filter((r) => r.patient === id);
+      const k = Math.floor(((i / this.split.val.length | 0) + 1) * own.length / (Math.ceil(n / this.split.val.length) + 1));
+      return own[Math.min(own.length - 1, k)] ?? { patient: id, slice: 0 };
+    });
+  }
+
+  static async open(cacheDir: string, options: LoaderOptions): Promise<CacheLoader> {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new ConfigError(`--batch_size ${options.batchSize}: must be a whole number ≥ 1.`);
+    const reader = await CacheReader.open(cacheDir, options);
+    return new CacheLoader(reader, { ...options, seed: options.seed ?? 42 });
+  }
+
+  get trainSlices(): number {
+    return this.train.length;
+  }
+
+  get valSlices(): number {
+    return this.val.length;
+  }
+
+  batchesPerEpoch(): number {
+    return Math.ceil(this.train.length / this.o.batchSize);
+  }
+
+  /** Epoch order: shuffled; when streaming, patients are visited in shuffled blocks so the LRU hits. */
+  epochOrder(epoch: number): SliceRef[] {
+    const rand = mulberry32((this.o.seed * 1_000_003 + epoch * 7919) >>> 0);
+    if (this.reader.inMemory) return shuffleInPlace([...this.train], rand);
+    const byPatient = new Map<string, SliceRef[]>();
+    for (const r of this.train) byPatient.set(r.patient, [...(byPatient.get(r.patient) ?? []), r]);
+    const ids = shuffleInPlace([...byPatient.keys()], rand);
+    const out: SliceRef[] = [];
+    for (let i = 0; i < ids.length; i += 2) {
+      const block = ids.slice(i, i + 2).flatMap((id) => byPatient.get(id) ?? []);
+      out.push(...shuffleInPlace(block, rand));
+    }
+    return out;
+  }
+
+  /** Assembles [B, S, S, 1] float32 [0,1] arrays for the slices. */
+  private async assemble(refs: SliceRef[]): Promise<{ mri: Float32Array; ct: Float32Array; mask: Float32Array }> {
+    const px = this.imageSize * this.imageSize;
+    const mri = new Float32Array(refs.length * px);
+    const ct = new Float32Array(refs.length * px);
+    const mask = new Float32Array(refs.length * px);
+    for (let b = 0; b < refs.length; b++) {
+      const r = refs[b] as SliceRef;
+      const p: CachedPatient = await this.reader.get(r.patient);
+      const off = r.slice * px;
+      const dst = b * px;
+      const s = p.scale;
+      for (let i = 0; i < px; i++) {
+        mri[dst + i] = (p.mri[off + i] ?? 0) * s;
+        ct[dst + i] = (p.ct[off + i] ?? 0) * s;
+        mask[dst + i] = p.mask[off + i] ?? 0;
+      }
+    }
+    return { mri, ct, mask };
+  }
+
+  async *epochBatches(epoch: number): AsyncGenerator<TrainBatch> {
+    const order = this.epochOrder(epoch);
+    const aug = createAugmenter({ ...this.o.augment, seed: (this.o.seed * 2_654_435_761 + epoch) >>> 0 });
+    const B = this.o.batchSize;
+    const S = this.imageSize;
+    for (let i = 0; i < order.length; i += B) {
+      const refs = order.slice(i, i + B);
+      for (const r of order.slice(i + B, i + 2 * B)) this.reader.prefetch(r.patient);
+      const a = await this.assemble(refs);
+      const mri = tf.tensor4d(a.mri, [refs.length, S, S, 1]);
+      const ct = tf.tensor4d(a.ct, [refs.length, S, S, 1]);
+      const out = aug.apply(mri, ct);
+      tf.dispose([mri, ct]);
+      yield { mri: out.mri, ct: out.ct };
+    }
+  }
+
+  private async valBatchOf(refs: SliceRef[]): Promise<ValBatch> {
+    const S = this.imageSize;
+    const a = await this.assemble(refs);
+    return tf.tidy(() => ({
+      mri: toSigned(tf.tensor4d(a.mri, [refs.length, S, S, 1])),
+      ct: toSigned(tf.tensor4d(a.ct, [refs.length, S, S, 1])),
+      mask: tf.tensor4d(a.mask, [refs.length, S, S, 1]),
+      ids: refs.map((r) => ({ ...r })),
+    })) as ValBatch;
+  }
+
+  async *valBatches(): AsyncGenerator<ValBatch> {
+    const B = Math.max(this.o.batchSize, 8);
+    for (let i = 0; i < this.val.length; i += B) yield await this.valBatchOf(this.val.slice(i, i + B));
+  }
+
+  /** The fixed sample slices, as a batch (async because patients may need reading). */
+  async sampleBatch(): Promise<ValBatch | undefined> {
+    return this.samples.length === 0 ? undefined : this.valBatchOf(this.samples);
+  }
+}
