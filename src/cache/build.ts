@@ -58,34 +58,49 @@ function isValidEntry(cacheDir: string, id: string, file: string, exists: (p: st
   return meta !== undefined && meta.paramsHash === hash;
 }
 
-function workerScript(): { file: string; execArgv: string[] } {
+/** The worker: the compiled .js, or (running from source under tsx, e.g. tests) the .ts via tsx's CommonJS hook. */
+function startWorker(): Worker {
   const js = path.join(__dirname, 'patient-worker.js');
-  if (fs.existsSync(js)) return { file: js, execArgv: [] };
-  return { file: path.join(__dirname, 'patient-worker.ts'), execArgv: ['--import', 'tsx'] };
+  if (fs.existsSync(js)) return new Worker(js);
+  const ts = path.join(__dirname, 'patient-worker.ts');
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(ts)});`, { eval: true });
 }
 
 async function runInWorkers(jobs: PatientJob[], workers: number, onDone: (o: PatientOutcome) => void): Promise<void> {
-  const { file, execArgv } = workerScript();
   let next = 0;
   const lane = async (): Promise<void> => {
-    const w = new Worker(file, { execArgv });
+    let w = startWorker();
     try {
       while (next < jobs.length) {
         const job = jobs[next++];
         if (job === undefined) break;
         const outcome = await new Promise<PatientOutcome>((resolve) => {
-          const onMessage = (o: PatientOutcome): void => {
+          const cleanup = (): void => {
+            w.off('message', onMessage);
             w.off('error', onError);
+            w.off('exit', onExit);
+          };
+          const onMessage = (o: PatientOutcome): void => {
+            cleanup();
             resolve(o);
           };
           const onError = (err: Error): void => {
-            w.off('message', onMessage);
+            cleanup();
             resolve({ id: job.pair.id, ok: false, error: `worker crashed: ${err.message}` });
+          };
+          const onExit = (code: number): void => {
+            cleanup();
+            resolve({ id: job.pair.id, ok: false, error: `worker exited with code ${code}` });
           };
           w.once('message', onMessage);
           w.once('error', onError);
+          w.once('exit', onExit);
           w.postMessage(job);
         });
+        if (!outcome.ok && /^worker (crashed|exited)/.test(outcome.error ?? '')) {
+          await w.terminate();
+          w = startWorker(); // a fresh worker for the remaining patients
+        }
         onDone(outcome);
       }
     } finally {

@@ -1,24 +1,25 @@
 /**
  * `mri2ct run`: the whole pipeline in one command (the seed's run_fast_training). With
- * --check_env it only prints the environment check. Otherwise: environment check, the built-in
- * phantom cohort when the default data folder is empty, then the later stages.
- * Only wiring: each stage lives in the library.
+ * --check_env it only prints the environment check. Otherwise: environment check → data (the
+ * built-in phantom cohort when the default data folder is empty) → preprocess into the cache
+ * (already-cached patients are skipped; --skip_preprocessing trusts the cache as it is) →
+ * train. Only wiring: each stage lives in the library and in its own command.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { discoverDataset, formatDatasetProblems } from '../../dataset/discover';
+import { readCacheParams } from '../../cache/metadata';
+import { CacheError } from '../../errors';
 import { camelize, intArg } from '../options';
 import { runCheckEnv } from './check-env';
 import { runPhantom } from './phantom';
+import { addPreprocessOptions, type PreprocessCliOptions, runPreprocess } from './preprocess';
+import { addTrainOptions, runTrain, type TrainCliOptions } from './train';
 
-export interface RunCliOptions {
+export interface RunCliOptions extends Omit<PreprocessCliOptions, 'format'>, Omit<TrainCliOptions, 'workers'> {
   checkEnv?: boolean;
-  mriDir: string;
-  ctDir: string;
-  cacheDir: string;
-  outputDir: string;
-  backend: string;
+  skipPreprocessing?: boolean;
+  cacheFormat: string;
   phantomPatients: number;
 }
 
@@ -29,34 +30,43 @@ function hasNifti(dir: string): boolean {
 }
 
 export async function runPipeline(o: RunCliOptions): Promise<boolean> {
-  console.log('== 1. environment ==');
+  const t0 = performance.now();
+  console.log('== 1/4 environment ==');
   const ok = await runCheckEnv({ cacheDir: o.cacheDir, backend: o.backend });
   if (o.checkEnv === true || !ok) return ok;
 
-  console.log('\n== 2. data ==');
-  const usingDefault = path.resolve(o.mriDir) === path.resolve(DEFAULT_DATA, 'MRI') && path.resolve(o.ctDir) === path.resolve(DEFAULT_DATA, 'CT');
+  console.log('\n== 2/4 data ==');
+  const usingDefault = o.dataDir === undefined && path.resolve(o.mriDir) === path.resolve(DEFAULT_DATA, 'MRI') && path.resolve(o.ctDir) === path.resolve(DEFAULT_DATA, 'CT');
   if (usingDefault && !hasNifti(o.mriDir)) {
     console.log(`no data in ${o.mriDir}: writing the built-in phantom cohort (${o.phantomPatients} patients)`);
     await runPhantom({ out: DEFAULT_DATA, patients: o.phantomPatients, seed: 1 });
   }
-  const ds = discoverDataset({ mriDir: o.mriDir, ctDir: o.ctDir });
-  console.log(`${ds.pairs.length} MRI/CT pairs in ${ds.source}`);
-  if (ds.problems.length > 0) console.log(`not used:\n${formatDatasetProblems(ds.problems)}`);
+
+  console.log('\n== 3/4 preprocess ==');
+  if (o.skipPreprocessing === true) {
+    const params = readCacheParams(o.cacheDir);
+    if (params === undefined) throw new CacheError(`--skip_preprocessing: ${o.cacheDir} holds no cache. Fix: run without --skip_preprocessing (or \`mri2ct preprocess\`).`);
+    console.log(`skipped (--skip_preprocessing): using the ${params.format} cache in ${o.cacheDir}`);
+  } else if (!(await runPreprocess({ ...o, format: o.cacheFormat }))) {
+    console.log('some patients failed preprocessing (listed above); training goes on with the others');
+  }
+
+  console.log('\n== 4/4 train ==');
+  const { cacheFormat: _f, ...rest } = o;
+  await runTrain({ ...rest, workers: 0 });
+  console.log(`\nrun finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   return true;
 }
 
 export function registerRun(program: Command): void {
-  program
+  const cmd = program
     .command('run')
-    .description('the whole pipeline: environment check, data (phantom demo when none), then the later stages')
+    .description('the whole pipeline: environment check, data (phantom demo when none), preprocess into the cache, train')
     .option('--check_env', 'only print the environment check')
-    .option('--mri_dir <dir>', 'MRI folder (<id>.nii[.gz])', path.join(DEFAULT_DATA, 'MRI'))
-    .option('--ct_dir <dir>', 'CT folder (<id>.nii[.gz])', path.join(DEFAULT_DATA, 'CT'))
-    .option('--cache_dir <dir>', 'preprocessed cache folder', 'preprocessed_cache')
-    .option('--output_dir <dir>', 'training output folder', 'fast_training_output')
-    .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | cpu', 'auto')
-    .option('--phantom_patients <n>', 'patients of the demo cohort written when the default data folder is empty', intArg('--phantom_patients', 2), 10)
-    .action(async (raw: Record<string, unknown>) => {
-      if (!(await runPipeline(camelize<RunCliOptions>(raw)))) process.exitCode = 1;
-    });
+    .option('--skip_preprocessing', 'use the cache as it is (fails when there is none)')
+    .option('--cache_format <fmt>', 'h5 | npy | pt (alias of npy)', 'h5')
+    .option('--phantom_patients <n>', 'patients of the demo cohort written when the default data folder is empty', intArg('--phantom_patients', 2), 10);
+  addTrainOptions(addPreprocessOptions(cmd)).action(async (raw: Record<string, unknown>) => {
+    if (!(await runPipeline(camelize<RunCliOptions>(raw)))) process.exitCode = 1;
+  });
 }

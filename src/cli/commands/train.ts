@@ -88,7 +88,6 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
 export function addTrainOptions(cmd: Command): Command {
   return cmd
     .option('--output_dir <dir>', 'checkpoints/, samples/, logs/ go here', 'fast_training_output')
-    .option('--cache_format <fmt>', 'h5 | npy | pt (default: what the cache was built with)')
     .option('--epochs <n>', 'epochs', intArg('--epochs', 1), 100)
     .option('--batch_size <n>', 'batch size', intArg('--batch_size', 1), 8)
     .option('--lr <lr>', 'Adam learning rate (both networks)', floatArg('--lr', 0), 2e-4)
@@ -116,6 +115,7 @@ export function registerTrain(program: Command): void {
       .command('train')
       .description('train pix2pix (U-Net + PatchGAN) from the preprocessed cache')
       .option('--cache_dir <dir>', 'preprocessed cache', 'preprocessed_cache')
+      .option('--cache_format <fmt>', 'h5 | npy | pt (default: what the cache was built with)')
       .option('--workers <n>', 'accepted for compatibility: the loader keeps the cache in memory and needs no worker processes', intArg('--workers', 0), 0),
   ).action(async (raw: Record<string, unknown>) => {
     await runTrain(camelize<TrainCliOptions>(raw));
