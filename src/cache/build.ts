@@ -13,8 +13,8 @@ import { ConfigError } from '../errors';
 import { type PreprocessParams, paramsHash, PIPELINE_VERSION } from '../preprocess/params';
 import type { StepName } from '../preprocess/pipeline';
 import type { ProgressCallback } from '../util/progress';
-import { getCacheFormat, removeStaleTemps } from './format';
-import { readCacheParams, readPatientMetadata, writeCacheParams } from './metadata';
+import { type CacheFormat, getCacheFormat, removeStaleTemps } from './format';
+import { readCacheParams, readPatientMetadata, softwareVersions, writeCacheParams, writePreprocessingInfo } from './metadata';
 import { type PatientJob, type PatientOutcome, processPatient } from './patient-job';
 
 export interface BuildCacheOptions {
@@ -51,11 +51,16 @@ export function parseShard(s: string): { k: number; n: number } {
   return { k, n };
 }
 
-/** True when the patient's cache entry and metadata exist and were built with `hash`. */
-function isValidEntry(cacheDir: string, id: string, file: string, exists: (p: string) => boolean, hash: string): boolean {
-  if (!exists(file)) return false;
+/** True when the patient's cache entry and metadata exist, agree on the checksum and were built with `hash`. */
+async function isValidEntry(cacheDir: string, id: string, file: string, format: CacheFormat, hash: string): Promise<boolean> {
+  if (!format.exists(file)) return false;
   const meta = readPatientMetadata(cacheDir, id);
-  return meta !== undefined && meta.paramsHash === hash;
+  if (meta === undefined || meta.paramsHash !== hash) return false;
+  try {
+    return (await format.readAttrs(file)).checksum === meta.checksum;
+  } catch {
+    return false; // unreadable: rebuild
+  }
 }
 
 /** The worker: the compiled .js, or (running from source under tsx, e.g. tests) the .ts via tsx's CommonJS hook. */
@@ -124,14 +129,14 @@ export async function buildCache(o: BuildCacheOptions): Promise<BuildCacheResult
   if (previous !== undefined && previous.paramsHash !== hash) {
     log(`the cache in ${o.cacheDir} was built with other parameters (${previous.paramsHash} ≠ ${hash}): its patients are rebuilt`);
   }
-  writeCacheParams(o.cacheDir, { format: format.name, paramsHash: hash, params: o.params, pipelineVersion: PIPELINE_VERSION, writer: 'mri2ct' });
+  writeCacheParams(o.cacheDir, { format: format.name, paramsHash: hash, params: o.params, pipelineVersion: PIPELINE_VERSION, writer: 'mri2ct', versions: softwareVersions() });
 
   const mine = o.shard === undefined ? o.pairs : o.pairs.filter((_, i) => i % (o.shard?.n ?? 1) === (o.shard?.k ?? 1) - 1);
   const skipped: string[] = [];
   const jobs: PatientJob[] = [];
   for (const pair of mine) {
     const file = format.pathFor(o.cacheDir, pair.id);
-    if (o.force !== true && isValidEntry(o.cacheDir, pair.id, file, (p) => format.exists(p), hash)) skipped.push(pair.id);
+    if (o.force !== true && (await isValidEntry(o.cacheDir, pair.id, file, format, hash))) skipped.push(pair.id);
     else jobs.push({ pair, params: o.params, paramsHash: hash, cacheDir: o.cacheDir, format: format.name });
   }
   const built: PatientOutcome[] = [];
@@ -151,6 +156,7 @@ export async function buildCache(o: BuildCacheOptions): Promise<BuildCacheResult
     await runInWorkers(jobs, workers, onDone);
   }
   built.sort((a, b) => a.id.localeCompare(b.id));
+  writePreprocessingInfo(o.cacheDir);
   return { built, skipped, failed, seconds: (performance.now() - t0) / 1000, format: format.name };
 }
 

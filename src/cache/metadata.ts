@@ -17,6 +17,8 @@ export interface CacheParamsFile {
   params: PreprocessParams;
   pipelineVersion: number;
   writer: string;
+  /** Versions of the software that built the cache. */
+  versions?: Record<string, string>;
 }
 
 export interface PatientMetadata {
@@ -28,6 +30,8 @@ export interface PatientMetadata {
   paramsHash: string;
   checksum: string;
   sourceFiles: { mri: string; ct: string };
+  /** SHA-256 of the source files, to tell when they changed. */
+  sourceSha256?: { mri: string; ct: string };
   normalization: PreprocessedPatient['normalization'];
   geometry: PatientGeometry;
   stats: PreprocessedPatient['stats'];
@@ -73,7 +77,7 @@ export function listPatientMetadata(cacheDir: string): PatientMetadata[] {
   const dir = metadataDir(cacheDir);
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && f !== 'params.json' && !f.startsWith('.'))
+    .filter((f) => f.endsWith('.json') && f !== 'params.json' && f !== 'preprocessing_info.json' && !f.startsWith('.'))
     .map((f) => readPatientMetadata(cacheDir, f.slice(0, -5)))
     .filter((m): m is PatientMetadata => m !== undefined)
     .sort((a, b) => a.id.localeCompare(b.id));
@@ -90,4 +94,36 @@ export function backgroundSliceIndices(mask: Uint8Array, shape: [number, number,
     if (c < fraction * px) out.push(z);
   }
   return out;
+}
+
+/** Version in the package.json found in `dir` or above it whose name is `name`. */
+function packageVersionFrom(dir: string, name: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const f = path.join(d, 'package.json');
+    if (fs.existsSync(f)) {
+      const pj = JSON.parse(fs.readFileSync(f, 'utf8')) as { name?: string; version?: string };
+      if (pj.name === name) return pj.version ?? 'unknown';
+    }
+    if (path.dirname(d) === d) return 'unknown';
+  }
+}
+
+/** Software versions recorded with the cache. */
+export function softwareVersions(): Record<string, string> {
+  const dep = (pkg: string): string => {
+    for (const dir of module.paths) if (fs.existsSync(path.join(dir, pkg, 'package.json'))) return packageVersionFrom(path.join(dir, pkg), pkg);
+    return 'unknown';
+  };
+  return { mri2ct: packageVersionFrom(__dirname, 'mri2ct'), node: process.versions.node, h5wasm: dep('h5wasm'), 'nifti-reader-js': dep('nifti-reader-js') };
+}
+
+/**
+ * Writes metadata/preprocessing_info.json: parameters, versions and every patient's metadata,
+ * merged from metadata/<id>.json (so shards built separately merge here). Returns its path.
+ */
+export function writePreprocessingInfo(cacheDir: string): string {
+  const file = path.join(metadataDir(cacheDir), 'preprocessing_info.json');
+  const params = readCacheParams(cacheDir);
+  writeFileAtomicSync(file, `${JSON.stringify({ ...params, patients: listPatientMetadata(cacheDir) }, null, 1)}\n`);
+  return file;
 }

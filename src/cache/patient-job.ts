@@ -10,6 +10,8 @@ import type { PreprocessParams } from '../preprocess/params';
 import { preprocessPatient, type StepName } from '../preprocess/pipeline';
 import { getCacheFormat } from './format';
 import { backgroundSliceIndices, writePatientMetadata } from './metadata';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export interface PatientJob {
@@ -28,6 +30,12 @@ export interface PatientOutcome {
   timings?: Record<StepName, number>;
   writeSeconds?: number;
   seconds?: number;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 export async function processPatient(job: PatientJob): Promise<PatientOutcome> {
@@ -49,7 +57,8 @@ export async function processPatient(job: PatientJob): Promise<PatientOutcome> {
     });
     writePatientMetadata(job.cacheDir, {
       id, file: path.relative(job.cacheDir, file), format: job.format, shape: p.shape, paramsHash: job.paramsHash, checksum: attrs.checksum,
-      sourceFiles: { mri: job.pair.mri, ct: job.pair.ct }, normalization: p.normalization, geometry: p.geometry, stats: p.stats,
+      sourceFiles: { mri: job.pair.mri, ct: job.pair.ct },
+      sourceSha256: { mri: await sha256File(job.pair.mri), ct: await sha256File(job.pair.ct) }, normalization: p.normalization, geometry: p.geometry, stats: p.stats,
       timings: p.timings, backgroundSlices: backgroundSliceIndices(p.mask, p.shape),
     });
     const writeSeconds = (performance.now() - tw) / 1000;

@@ -7,7 +7,7 @@
  */
 import { readNifti } from '../io/nifti-read';
 import type { Affine, Vec3 } from '../io/volume';
-import { PairMismatchError } from '../errors';
+import { Mri2ctError, PairMismatchError } from '../errors';
 import type { PatientPair } from '../dataset/discover';
 import type { ProgressCallback } from '../util/progress';
 import { clamp01 } from './clamp';
@@ -61,6 +61,18 @@ function sameGrid(a: { dims: Vec3; affine: Affine }, b: { dims: Vec3; affine: Af
   return undefined;
 }
 
+/** Rejects volumes the pipeline cannot handle: 2D images and non-finite voxels. */
+function checkVolume(img: { dims: Vec3; data: Float32Array }, file: string, what: string): void {
+  if (img.dims[2] < 2 || img.dims[0] < 8 || img.dims[1] < 8) {
+    throw new Mri2ctError(`${what} ${file} is ${img.dims.join('×')}: a 3D volume (at least 8×8×2) is needed, not a 2D image.`);
+  }
+  let bad = 0;
+  for (let i = 0; i < img.data.length; i++) if (!Number.isFinite(img.data[i] ?? 0)) bad++;
+  if (bad > 0) {
+    throw new Mri2ctError(`${what} ${file} has ${bad} NaN/Inf voxel(s). Fix the export (or replace them, e.g. with 0 for MRI and −1000 HU for CT) and rerun.`);
+  }
+}
+
 export async function preprocessPatient(pair: PatientPair, params: PreprocessParams, onProgress?: ProgressCallback): Promise<PreprocessedPatient> {
   const timings = Object.fromEntries(STEP_NAMES.map((s) => [s, 0])) as Record<StepName, number>;
   let t = performance.now();
@@ -73,6 +85,8 @@ export async function preprocessPatient(pair: PatientPair, params: PreprocessPar
     onProgress?.({ stage: pair.id, done: k, total: STEP_NAMES.length, message: step });
   };
   const [mriImg, ctImg] = await Promise.all([readNifti(pair.mri), readNifti(pair.ct)]);
+  checkVolume(mriImg, pair.mri, 'MRI');
+  checkVolume(ctImg, pair.ct, 'CT');
   const mismatch = sameGrid(mriImg, ctImg);
   if (mismatch !== undefined) {
     throw new PairMismatchError(`patient ${pair.id}: MRI ${pair.mri} and CT ${pair.ct} are not on the same voxel grid: ${mismatch}. ` +

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { buildCache, formatBuildSummary, parseShard } from '../../cache/build';
+import { writePreprocessingInfo } from '../../cache/metadata';
 import { discoverDataset, formatDatasetProblems } from '../../dataset/discover';
 import { resolvePreprocessParams } from '../../preprocess/params';
 import { camelize, floatArg, intArg } from '../options';
@@ -19,6 +20,7 @@ export interface PreprocessCliOptions {
   workers: number;
   shard?: string;
   force?: boolean;
+  mergeMetadata?: boolean;
   imageSize: number;
   n4: boolean;
   ctMinHu: number;
@@ -27,6 +29,10 @@ export interface PreprocessCliOptions {
 
 /** Runs the preprocessing; returns false when a patient failed. */
 export async function runPreprocess(o: PreprocessCliOptions): Promise<boolean> {
+  if (o.mergeMetadata === true) {
+    console.log(`merged the shards' metadata into ${writePreprocessingInfo(o.cacheDir)}`);
+    return true;
+  }
   const ds = discoverDataset(o.dataDir !== undefined ? { dataDir: o.dataDir } : { mriDir: o.mriDir, ctDir: o.ctDir });
   console.log(`${ds.pairs.length} MRI/CT pairs in ${ds.source}`);
   if (ds.problems.length > 0) console.log(`not used:\n${formatDatasetProblems(ds.problems)}`);
@@ -65,7 +71,8 @@ export function registerPreprocess(program: Command): void {
       .command('preprocess')
       .description('preprocess every MRI/CT pair once into the cache (N4, head mask, CT clean-up, clip, normalise, crop, resize, clamp)')
       .option('--format <fmt>', 'cache format: h5 (gzip 9, compact) | npy (fastest load) | pt (alias of npy)', 'h5')
-      .option('--shard <k/n>', 'only this shard of the patients (for parallel runs)'),
+      .option('--shard <k/n>', 'only this shard of the patients (for parallel runs)')
+      .option('--merge-metadata', 'only rewrite metadata/preprocessing_info.json from all shards (also done after every run)'),
   ).action(async (raw: Record<string, unknown>) => {
     if (!(await runPreprocess(camelize<PreprocessCliOptions>(raw)))) process.exitCode = 1;
   });
