@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { Mri2ctError } from '../errors';
+import { registerCacheSpeed } from './commands/cache-speed';
 import { registerCheckEnv } from './commands/check-env';
 import { registerPhantom } from './commands/phantom';
 import { registerPreprocess } from './commands/preprocess';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerPhantom(program);
   registerPreprocess(program);
   registerTrain(program);
+  registerCacheSpeed(program);
   registerSingleSteps(program);
 
   return program;
