@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { getCacheFormat, type CacheFormat, type RawReadResult } from '../cache/format';
 import { listPatientMetadata, type PatientMetadata, readCacheParams } from '../cache/metadata';
 import { CacheError } from '../errors';
+import { paramsHash } from '../preprocess/params';
 
 export interface OpenCacheOptions {
   /** Verify every file's checksum on open (default true). */
@@ -77,6 +78,13 @@ export class CacheReader {
     const params = readCacheParams(cacheDir);
     if (params === undefined) {
       throw new CacheError(`${cacheDir} is not an mri2ct cache (no metadata/params.json). Fix: run \`mri2ct preprocess --cache_dir ${cacheDir}\`.`);
+    }
+    // params.json must agree with its own hash under this code's pipeline version (else the cache
+    // was built by another version of the pipeline, or params.json was edited).
+    const ownHash = params.params !== undefined ? paramsHash(params.params) : undefined;
+    if (ownHash !== params.paramsHash) {
+      throw new CacheError(`${path.join(cacheDir, 'metadata', 'params.json')}: the cache was built with other preprocessing parameters or another pipeline version ` +
+        `(recorded hash ${params.paramsHash}, its parameters hash to ${ownHash ?? '(none)'} here). Fix: run \`mri2ct preprocess --force --cache_dir ${cacheDir}\`.`);
     }
     const { format } = getCacheFormat(o.format ?? params.format);
     let metas = listPatientMetadata(cacheDir).filter((m) => m.format === format.name);

@@ -44,11 +44,23 @@ export function resolveCheckpointPath(p: string): string {
   throw new CheckpointError(`checkpoint ${p} not found (tried ${p}, ${p}.ckpt, ${p}/last.ckpt). Pass a file from <output_dir>/checkpoints/.`);
 }
 
-async function namedTensors(model: Pix2Pix): Promise<{ name: string; tensor: tf.Tensor }[]> {
-  const out: { name: string; tensor: tf.Tensor }[] = [];
-  for (const [name, v] of [...model.G, ...model.D]) out.push({ name: `param:${name}`, tensor: v });
+/**
+ * Adam's running β1^t and β2^t. getWeights() leaves them out and setWeights() recomputes them with
+ * pow(), which differs from the running product in the last bits; saving them keeps resume exact.
+ */
+function adamPowers(opt: tf.AdamOptimizer): { name: string; v: tf.Variable }[] {
+  const o = opt as unknown as Record<string, unknown>;
+  return ['accBeta1', 'accBeta2'].flatMap((name) => (o[name] instanceof tf.Variable ? [{ name, v: o[name] }] : []));
+}
+
+/** `owned`: a fresh tensor made for the save (Adam's `iter` scalar), to dispose afterwards. */
+async function namedTensors(model: Pix2Pix): Promise<{ name: string; tensor: tf.Tensor; owned: boolean }[]> {
+  const out: { name: string; tensor: tf.Tensor; owned: boolean }[] = [];
+  for (const [name, v] of [...model.G, ...model.D]) out.push({ name: `param:${name}`, tensor: v, owned: false });
   for (const [tag, opt] of [['optG', model.optG], ['optD', model.optD]] as const) {
-    for (const w of await opt.getWeights()) out.push({ name: `${tag}:${w.name}`, tensor: w.tensor });
+    // getWeights() returns the moment variables themselves plus a new scalar for the iteration count.
+    for (const w of await opt.getWeights()) out.push({ name: `${tag}:${w.name}`, tensor: w.tensor, owned: !(w.tensor instanceof tf.Variable) });
+    for (const { name, v } of adamPowers(opt)) out.push({ name: `${tag}.state:${name}`, tensor: v, owned: false });
   }
   return out;
 }
@@ -59,9 +71,15 @@ export async function saveCheckpoint(file: string, model: Pix2Pix, state: Checkp
   const entries: TensorEntry[] = [];
   const datas: Uint8Array[] = [];
   let offset = 0;
-  for (const { name, tensor } of tensors) {
+  const raws: (Float32Array | Int32Array | Uint8Array)[] = [];
+  try {
+    for (const { tensor } of tensors) raws.push((await tensor.data()) as Float32Array | Int32Array | Uint8Array);
+  } finally {
+    tf.dispose(tensors.filter((t) => t.owned).map((t) => t.tensor));
+  }
+  for (const [i, { name, tensor }] of tensors.entries()) {
     // Stored as float32 whatever the dtype (Adam's iteration counter is int32; exact up to 2^24).
-    const raw = await tensor.data();
+    const raw = raws[i];
     const data = raw instanceof Float32Array ? raw : Float32Array.from(raw as Int32Array);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     entries.push({ name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', offset, size: tensor.size });
@@ -157,7 +175,20 @@ export async function loadCheckpoint(file: string, model: Pix2Pix, options: { we
     for (const [tag, opt] of [['optG', model.optG], ['optD', model.optD]] as const) {
       const prefix = `${tag}:`;
       const ws = header.tensors.filter((t) => t.name.startsWith(prefix)).map((t) => ({ name: t.name.slice(prefix.length), tensor: get(t.name) }));
-      if (ws.length > 0) await opt.setWeights(ws);
+      if (ws.length > 0) {
+        // setWeights reads `iter` and wraps each moment in a new variable: our tensors are spare.
+        try {
+          await opt.setWeights(ws);
+        } finally {
+          tf.dispose(ws.map((w) => w.tensor));
+        }
+      }
+      for (const { name, v } of adamPowers(opt)) {
+        if (!byName.has(`${tag}.state:${name}`)) continue; // older checkpoints: setWeights' pow() values
+        const t = get(`${tag}.state:${name}`);
+        v.assign(t);
+        t.dispose();
+      }
     }
   }
   const { tensors: _t, sha256: _s, format: _f, createdAt: _c, ...state } = header;

@@ -12,8 +12,9 @@ import type { TrainData } from '../data/batches';
 import { ConfigError } from '../errors';
 import type { ModelConfig } from '../model/config';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
+import { isTempArtifact } from '../util/atomic-write';
 import type { ProgressCallback } from '../util/progress';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { type CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { type EpochRecord, MetricsLog } from './metrics-log';
 import { writeSampleGrid } from './samples';
 import { validate } from './validate';
@@ -69,6 +70,29 @@ function validateOptions(o: TrainOptions): void {
   if (!(o.optimizer.lr > 0)) throw new ConfigError(`--lr ${o.optimizer.lr}: must be > 0 (pix2pix uses 2e-4).`);
 }
 
+/** True while process `pid` runs. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files of atomic writes (checkpoints, samples, logs) left in `dir` by a killed run. */
+function removeStaleTemps(dir: string): number {
+  let n = 0;
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    if (!isTempArtifact(name)) continue;
+    const pid = Number(/\.tmp-(\d+)-[a-z0-9]+$/.exec(name)?.[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    n += 1;
+  }
+  return n;
+}
+
 export async function train(data: TrainData, options: TrainOptions): Promise<TrainResult> {
   validateOptions(options);
   if (data.imageSize !== options.model.imageSize) {
@@ -79,9 +103,13 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   const sampleDir = path.join(options.outputDir, 'samples');
   fs.mkdirSync(ckDir, { recursive: true });
   fs.mkdirSync(sampleDir, { recursive: true });
-  const metrics = new MetricsLog(path.join(options.outputDir, 'logs'), options.tfjsNode);
+  const logDir = path.join(options.outputDir, 'logs');
+  for (const dir of [ckDir, sampleDir, logDir]) {
+    const n = removeStaleTemps(dir);
+    if (n > 0) log(`removed ${n} unfinished file(s) in ${dir} left by an interrupted run`);
+  }
+  const metrics = new MetricsLog(logDir, options.tfjsNode);
   const config = { model: options.model, optimizer: options.optimizer, epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow, ...options.extraConfig };
-  metrics.writeConfig(config);
 
   const model = new Pix2Pix(options.model, options.optimizer, options.seed);
   let startEpoch = 0;
@@ -89,13 +117,20 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   let best: number | null = null;
   if (options.resume !== undefined && options.resume !== false) {
     const from = options.resume === true ? path.join(ckDir, 'last') : options.resume;
-    const st = await loadCheckpoint(from, model);
+    let st: CheckpointState;
+    try {
+      st = await loadCheckpoint(from, model);
+    } catch (err) {
+      model.dispose(); // a refused checkpoint leaves the run's logs (config.json, metrics) untouched
+      throw err;
+    }
     startEpoch = st.epoch;
     step = st.step;
     best = st.bestValMaeHu;
     metrics.truncateAfterEpoch(startEpoch);
     log(`resumed from ${from}: epoch ${startEpoch}, step ${step}, best val MAE ${best?.toFixed(1) ?? '–'} HU`);
   }
+  metrics.writeConfig(config);
 
   const records: EpochRecord[] = [];
   let baseline: number | null = null;
@@ -138,14 +173,12 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     }
     const improved = valMae !== null && (best === null || valMae < best);
     if (improved) best = valMae;
-    const state = { epoch, step, rngState: [options.seed, epoch], bestValMaeHu: best, config };
-    await saveCheckpoint(path.join(ckDir, 'last.ckpt'), model, state);
-    if (epoch % options.saveFreq === 0) await saveCheckpoint(path.join(ckDir, `epoch_${epoch}.ckpt`), model, state);
-    if (improved) await saveCheckpoint(path.join(ckDir, 'best_model.ckpt'), model, state);
 
+    // The epoch record goes to metrics.jsonl before the checkpoints: a run killed in between
+    // resumes from the previous checkpoint, which drops this record again (truncateAfterEpoch);
+    // the other order would lose the record of an epoch whose last.ckpt was saved.
     const epochSeconds = (performance.now() - t0) / 1000;
-    epochTimes.push(epochSeconds);
-    const recent = epochTimes.slice(-3);
+    const recent = [...epochTimes.slice(-2), epochSeconds];
     const eta = (recent.reduce((a, b) => a + b, 0) / recent.length) * (options.epochs - epoch);
     const rec: EpochRecord = {
       kind: 'epoch', epoch, step,
@@ -154,6 +187,12 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     };
     metrics.append(rec);
     records.push(rec);
+    // last.ckpt goes last: once it says epoch N, best_model and epoch_N of epoch N are on disk.
+    const state = { epoch, step, rngState: [options.seed, epoch], bestValMaeHu: best, config };
+    if (improved) await saveCheckpoint(path.join(ckDir, 'best_model.ckpt'), model, state);
+    if (epoch % options.saveFreq === 0) await saveCheckpoint(path.join(ckDir, `epoch_${epoch}.ckpt`), model, state);
+    await saveCheckpoint(path.join(ckDir, 'last.ckpt'), model, state);
+    epochTimes.push((performance.now() - t0) / 1000); // with the checkpoint writes, for the ETA
     const val = valMae !== null ? ` | val L1 ${valL1?.toFixed(4)} | val MAE ${valMae.toFixed(1)} HU${improved ? ' (best)' : ''}` : '';
     const summary = `Epoch ${epoch}/${options.epochs} | train G ${rec.trainG.toFixed(3)} D ${rec.trainD.toFixed(3)} L1 ${rec.trainL1.toFixed(4)}${val} | ${epochSeconds.toFixed(1)} s | ETA ${formatDuration(eta)}`;
     if (options.onEpoch !== undefined) options.onEpoch(rec, summary);
