@@ -85,6 +85,11 @@ export class Pix2Pix {
     }
   }
 
+  /** Sets the learning rate of both optimisers (for schedules). */
+  setLearningRate(lr: number): void {
+    for (const opt of [this.optG, this.optD]) (opt as unknown as { learningRate: number }).learningRate = lr;
+  }
+
   /** sCT for mri [B, S, S, 1] in [-1, 1] (no dropout). The caller disposes the result. */
   predict(mri: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => generatorForward(mri, this.G, this.config, false));

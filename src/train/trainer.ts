@@ -25,6 +25,9 @@ export interface TrainOptions {
   epochs: number;
   model: ModelConfig;
   optimizer: OptimizerConfig;
+  /** Learning-rate schedule: 'constant', or pix2pix's 'linear' (constant for the first half of
+   * the epochs, then linearly down to 0 at the last epoch). Default 'constant'. */
+  lrPolicy?: 'constant' | 'linear';
   /** Save epoch_N every this many epochs. */
   saveFreq: number;
   /** Validate (and draw samples) every this many epochs; the last epoch always validates. */
@@ -55,6 +58,14 @@ export interface TrainResult {
   checkpointsDir: string;
 }
 
+/** Learning rate of `epoch` (1-based) under the policy. */
+export function learningRateAt(epoch: number, epochs: number, lr: number, policy: TrainOptions['lrPolicy'] = 'constant'): number {
+  if (policy !== 'linear') return lr;
+  const flat = Math.floor(epochs / 2);
+  if (epoch <= flat) return lr;
+  return lr * (1 - (epoch - flat) / (epochs - flat + 1));
+}
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
@@ -67,6 +78,7 @@ function validateOptions(o: TrainOptions): void {
   for (const [k, v] of [['epochs', o.epochs], ['save_freq', o.saveFreq], ['val_freq', o.valFreq]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`--${k} ${v}: must be a whole number ≥ 1.`);
   }
+  if (o.lrPolicy !== undefined && o.lrPolicy !== 'constant' && o.lrPolicy !== 'linear') throw new ConfigError(`--lr_policy ${String(o.lrPolicy)}: use constant or linear.`);
   if (!(o.optimizer.lr > 0)) throw new ConfigError(`--lr ${o.optimizer.lr}: must be > 0 (pix2pix uses 2e-4).`);
 }
 
@@ -109,7 +121,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     if (n > 0) log(`removed ${n} unfinished file(s) in ${dir} left by an interrupted run`);
   }
   const metrics = new MetricsLog(logDir, options.tfjsNode);
-  const config = { model: options.model, optimizer: options.optimizer, epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow, ...options.extraConfig };
+  const config = { model: options.model, optimizer: options.optimizer, lrPolicy: options.lrPolicy ?? 'constant', epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow, ...options.extraConfig };
 
   const model = new Pix2Pix(options.model, options.optimizer, options.seed);
   let startEpoch = 0;
@@ -142,6 +154,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     let n = 0;
     const total = data.batchesPerEpoch();
     const stage = `epoch ${epoch}/${options.epochs}`;
+    model.setLearningRate(learningRateAt(epoch, options.epochs, options.optimizer.lr, options.lrPolicy));
     options.onProgress?.({ stage, done: 0, total });
     for await (const b of data.epochBatches(epoch)) {
       const ts = performance.now();

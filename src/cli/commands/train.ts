@@ -36,6 +36,7 @@ export interface TrainCliOptions {
   maxCacheMem?: number;
   keepBackground?: boolean;
   logEvery: number;
+  lrPolicy: 'constant' | 'linear';
 }
 
 export const USE_AMP_NOTE = 'note: --use_amp has no effect: TensorFlow.js has no float16 (mixed-precision) training; training runs in float32.';
@@ -64,6 +65,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
       epochs: o.epochs,
       model: { ...DEFAULT_MODEL_CONFIG, imageSize: loader.imageSize, ngf: o.ngf, ndf: o.ndf, ganMode: o.ganMode, lambdaL1: o.lambdaL1 },
       optimizer: { lr: o.lr, beta1: 0.5, beta2: 0.999 },
+      lrPolicy: o.lrPolicy,
       saveFreq: o.saveFreq,
       valFreq: o.valFreq,
       logEverySteps: o.logEvery,
@@ -91,6 +93,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--epochs <n>', 'epochs', intArg('--epochs', 1), 100)
     .option('--batch_size <n>', 'batch size', intArg('--batch_size', 1), 8)
     .option('--lr <lr>', 'Adam learning rate (both networks)', floatArg('--lr', 0), 2e-4)
+    .option('--lr_policy <p>', 'constant | linear (pix2pix: constant for half the epochs, then linear decay to 0)', 'constant')
     .option('--aug_prob <p>', 'probability that a sample is augmented', floatArg('--aug_prob', 0, 1), 0.8)
     .option('--save_freq <n>', 'save checkpoints/epoch_N every N epochs', intArg('--save_freq', 1), 10)
     .option('--val_freq <n>', 'validate and draw samples every N epochs', intArg('--val_freq', 1), 1)
