@@ -22,17 +22,8 @@ import {
 } from '../src/preprocess/morphology';
 import { otsuThreshold } from '../src/preprocess/otsu';
 import { percentile, percentiles } from '../src/preprocess/percentile';
+import { mulberry32 } from '../src/util/random';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomMask(dims: Vec3, density: number, seed: number): Uint8Array {
   const rand = mulberry32(seed);

@@ -21,20 +21,11 @@ import { refineLattice, type ControlPointLattice } from '../src/preprocess/n4/la
 import { samplesFromMask } from '../src/preprocess/n4/samples';
 import { Sharpener } from '../src/preprocess/n4/sharpen';
 import { shrinkImage } from '../src/preprocess/n4/shrink';
+import { mulberry32 } from '../src/util/random';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: deterministic random numbers, a synthetic head, statistics.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const AIR = 0;
 const WM = 5;

@@ -23,20 +23,11 @@ import { dilate } from '../src/preprocess/morphology';
 import { denormalizeCt, normalizeCt, normalizedHu, normalizeMri } from '../src/preprocess/normalize';
 import { percentiles } from '../src/preprocess/percentile';
 import { resizeSlices, unresizeSlices } from '../src/preprocess/resize';
+import { mulberry32 } from '../src/util/random';
 
 // ---------------------------------------------------------------------------------------------
 // Synthetic head
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Region of each voxel of the synthetic head. */
 const R = { AIR: 0, SCALP: 1, SKULL: 2, BRAIN: 3, VENTRICLE: 4, SINUS: 5, EAR: 6, NECK: 7, COUCH: 8, OBJECT: 9, MARKER: 10 };

@@ -5,6 +5,7 @@
  */
 
 import { diagonalAffine, type Vec3, type Volume } from '../../src/io/volume';
+import { mulberry32 } from '../../src/util/random';
 
 export interface SyntheticHead {
   /** Biased, noisy image. */
@@ -19,16 +20,6 @@ export interface SyntheticHead {
 
 export const LABEL = { air: 0, scalp: 1, skull: 2, csf: 3, gm: 4, wm: 5 } as const;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function generateSyntheticHead(
   dims: Vec3,

@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainBatch, TrainData, ValBatch } from './batches';
 import { type AugmentOptions, createAugmenter, toSigned } from './augment';
 import { type CachedPatient, CacheReader, type OpenCacheOptions } from './cache-reader';
-import { mulberry32, type PatientSplit, shuffleInPlace, splitPatients, type SplitOptions } from './split';
+import { type PatientSplit, shuffleInPlace, splitPatients, type SplitOptions } from './split';
+import { mulberry32 } from '../util/random';
 import { ConfigError } from '../errors';
 
 export interface LoaderOptions extends OpenCacheOptions {

@@ -3,6 +3,7 @@
  * patient to both. Seeded and reproducible, or given explicitly by validation ids. Pure.
  */
 import { ConfigError } from '../errors';
+import { mulberry32 } from '../util/random';
 
 export interface SplitOptions {
   /** Fraction of patients for validation (default 0.2; at least 1 when there are ≥ 2 patients). */
@@ -16,16 +17,6 @@ export interface SplitOptions {
 export interface PatientSplit { train: string[]; val: string[]; seed: number }
 
 /** mulberry32: small, fast, seedable PRNG in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fisher–Yates shuffle in place with the given RNG. */
 export function shuffleInPlace<T>(a: T[], rand: () => number): T[] {
