@@ -28,3 +28,8 @@ export { renderPanelGrid, type Panel } from './viz/panel-grid';
 export { CT_WINDOWS, percentileWindow } from './viz/window';
 export * from './notebook/plotly';
 export { lossCurveFigure } from './notebook/loss-curves';
+export * from './notebook/volume-views';
+export * from './notebook/progress-display';
+export * from './notebook/preprocess-figures';
+export * from './notebook/cache-figures';
+export * from './notebook/train-display';

@@ -351,16 +351,12 @@ export function patientChecksum(shape: Shape3, dtypes: Record<ArrayName, string>
 }
 
 /**
- * Recomputes the checksums of the stored arrays and throws a CacheError naming the file and the
- * first array that differs; then checks the whole-patient checksum against the per-array ones
- * and the shape. Files without stored checksums cannot be verified (also a CacheError).
+ * Compares the checksums computed from the stored bytes (`actual`, from checksumBytes) with the
+ * stored ones and throws a CacheError naming the file and the first array that differs; then
+ * checks the whole-patient checksum against the per-array ones and the shape. Files without
+ * stored checksums cannot be verified (also a CacheError).
  */
-export function verifyChecksums(
-  file: string,
-  attrs: CacheAttrs,
-  stored: Record<ArrayName, ArrayBufferView>,
-  shape: Shape3,
-): void {
+export function verifyChecksums(file: string, attrs: CacheAttrs, actual: Record<ArrayName, string>, shape: Shape3): void {
   if (attrs.checksumAlgorithm !== CHECKSUM_ALGORITHM) {
     throw cacheError(
       file,
@@ -369,9 +365,8 @@ export function verifyChecksums(
   }
   for (const name of ARRAY_NAMES) {
     const expected = attrs.checksums[name];
-    const actual = checksumBytes(stored[name]);
-    if (expected !== actual) {
-      throw cacheError(file, `checksum mismatch in '${name}' (stored ${expected || '(none)'}, computed ${actual}): the data is corrupt`);
+    if (expected !== actual[name]) {
+      throw cacheError(file, `checksum mismatch in '${name}' (stored ${expected || '(none)'}, computed ${actual[name]}): the data is corrupt`);
     }
   }
   const whole = patientChecksum(shape, attrs.dtypes, attrs.checksums);

@@ -16,7 +16,11 @@
  * and prints HDF5's error stack to stderr. So this module checks the superblock itself
  * (signature, truncation), calls the low-level read and checks its status, and points the
  * wasm module's stderr at a private file while it runs, turning any HDF5 diagnostic into a
- * CacheError that names the file and the fix.
+ * CacheError that names the file and the fix (quoting HDF5's innermost message). A wasm abort
+ * inside HDF5 (corrupt metadata) discards the h5wasm instance; the next call loads a fresh one.
+ * Known limits (HDF5 itself, h5py behaves the same): a few specific metadata corruptions (e.g.
+ * in the global heap holding the string attributes) make HDF5 loop forever; emscripten still
+ * prints "Aborted(...)" / UTF-8 warnings to stderr on such files. Data corruption is caught.
  *
  * Must not: import h5wasm statically (it is ESM-only; loaded with importEsm('h5wasm/node'),
  * whose Node build uses the real filesystem), leave temp files behind, or return data HDF5
@@ -27,8 +31,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { CacheError } from '../errors';
 import { importEsm } from '../util/esm';
+import { checksumBytes } from './checksum';
 import {
   ARRAY_NAMES,
   type ArrayName,
@@ -183,7 +190,8 @@ let diagFd: number | null | undefined;
 function diagnosticsFd(): number | null {
   if (diagFd !== undefined) return diagFd;
   try {
-    const p = path.join(os.tmpdir(), `mri2ct-hdf5-diag-${process.pid}-${Date.now()}.log`);
+    // Unique per process and worker thread: each thread has its own h5wasm instance.
+    const p = path.join(os.tmpdir(), `mri2ct-hdf5-diag-${process.pid}-${threadId}-${randomBytes(6).toString('hex')}.log`);
     diagFd = fs.openSync(p, 'a+');
     try {
       fs.unlinkSync(p); // POSIX: the open fd stays valid, nothing is left on disk
@@ -304,18 +312,29 @@ function checkHdf5File(file: string): void {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-type StoredTyped = Uint8Array | Uint16Array | Float32Array | Float64Array;
+type StoredDtype = 'uint8' | 'uint16' | 'float32' | 'float64' | 'bool' | 'int8';
+/** 'raw': uint16 (mri/ct) as stored; 'float': float32 in [0,1]. The mask is uint8 0/1 either way. */
+type Want = 'raw' | 'float';
 
 interface DatasetRead {
-  data: StoredTyped;
-  dtype: 'uint8' | 'uint16' | 'float32' | 'float64' | 'bool' | 'int8';
+  data: Uint8Array | Uint16Array | Float32Array;
+  dtype: StoredDtype;
   shape: number[];
-  scale: number | undefined;
+  /** Checksum stored in the dataset's attribute ('' when absent). */
   checksum: string;
+  /** Checksum of the stored bytes, computed when verifying. */
+  actualChecksum: string | undefined;
 }
 
-function attrValue(obj: { attrs: Record<string, { value: unknown }> }, name: string): unknown {
-  const attrs = obj.attrs;
+/** `obj.attrs` lists the attribute names through HDF5 on every access: do it once per object. */
+const attrsCache = new WeakMap<object, Record<string, { readonly value: unknown }>>();
+
+function attrValue(obj: { readonly attrs: Record<string, { readonly value: unknown }> }, name: string): unknown {
+  let attrs = attrsCache.get(obj);
+  if (attrs === undefined) {
+    attrs = obj.attrs;
+    attrsCache.set(obj, attrs);
+  }
   if (!Object.prototype.hasOwnProperty.call(attrs, name)) return undefined;
   let v = attrs[name]?.value;
   if ((Array.isArray(v) || ArrayBuffer.isView(v)) && (v as ArrayLike<unknown>).length === 1) v = (v as ArrayLike<unknown>)[0];
@@ -323,7 +342,7 @@ function attrValue(obj: { attrs: Record<string, { value: unknown }> }, name: str
   return v;
 }
 
-function stringAttr(file: string, obj: { attrs: Record<string, { value: unknown }> }, name: string, required: boolean): string {
+function stringAttr(file: string, obj: { readonly attrs: Record<string, { readonly value: unknown }> }, name: string, required: boolean): string {
   const v = attrValue(obj, name);
   if (typeof v === 'string') return v;
   if (v === undefined && !required) return '';
@@ -331,14 +350,14 @@ function stringAttr(file: string, obj: { attrs: Record<string, { value: unknown 
   throw cacheError(file, `attribute '${name}' is not a string`);
 }
 
-function numberAttr(obj: { attrs: Record<string, { value: unknown }> }, name: string): number | undefined {
+function numberAttr(obj: { readonly attrs: Record<string, { readonly value: unknown }> }, name: string): number | undefined {
   const v = attrValue(obj, name);
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   return undefined;
 }
 
-function describeDtype(meta: { type: number; size: number; signed: boolean }): DatasetRead['dtype'] | undefined {
+function describeDtype(meta: { type: number; size: number; signed: boolean }): StoredDtype | undefined {
   if (meta.type === H5T_INTEGER && meta.size === 1) return meta.signed ? 'int8' : 'uint8';
   if (meta.type === H5T_ENUM && meta.size === 1) return 'bool'; // h5py stores numpy bool as an int8 enum
   if (meta.type === H5T_INTEGER && meta.size === 2 && !meta.signed) return 'uint16';
@@ -385,14 +404,36 @@ function foreignFilters(ds: H5Dataset): string {
   }
 }
 
-function readDataset(api: H5Api, f: H5File, file: string, name: ArrayName, diag: () => string): DatasetRead {
+/**
+ * Converts the stored values, still in the wasm heap at `ptr`, straight into the JS array the
+ * caller wants (one pass, no intermediate copy of the whole dataset).
+ */
+function convertFromHeap(heap: ArrayBuffer, ptr: number, count: number, name: ArrayName, dtype: StoredDtype, scale: number | undefined, want: Want): DatasetRead['data'] {
+  if (name === 'mask') {
+    const bytes = new Uint8Array(heap, ptr, count);
+    return dtype === 'uint8' ? bytes.slice() : Uint8Array.from(bytes, (v) => (v ? 1 : 0));
+  }
+  if (dtype === 'uint16') {
+    const u = new Uint16Array(heap, ptr, count);
+    const s = scale ?? U16_SCALE;
+    if (Math.abs(s - U16_SCALE) < 1e-12) return want === 'raw' ? u.slice() : u16ToFloat(u);
+    const f = Float32Array.from(u, (v) => v * s); // another scale: go through float
+    return want === 'raw' ? floatToU16Clamped(f) : f;
+  }
+  const a = dtype === 'float32' ? new Float32Array(heap, ptr, count) : new Float64Array(heap, ptr, count);
+  if (want === 'raw') return floatToU16Clamped(a);
+  return a instanceof Float32Array ? a.slice() : Float32Array.from(a);
+}
+
+function readDataset(api: H5Api, f: H5File, file: string, name: ArrayName, diag: () => string, want: Want, verify: boolean): DatasetRead {
   const { ds, meta, dtype, shape } = datasetInfo(api, f, file, name);
   const count = meta.total_size;
   const nbytes = meta.size * count;
+  const scale = numberAttr(ds, 'scale');
+  const checksum = stringAttr(file, ds, 'checksum', false);
   const M = api.Module;
   const ptr = M._malloc(Math.max(nbytes, 1));
   if (!ptr) throw cacheError(file, `dataset '${name}' (${nbytes} bytes) does not fit in the HDF5 wasm memory`);
-  let bytes: Uint8Array;
   try {
     let status: number;
     try {
@@ -407,17 +448,13 @@ function readDataset(api: H5Api, f: H5File, file: string, name: ArrayName, diag:
       }
       throw cacheError(file, withReason(`dataset '${name}' cannot be decoded: the file is corrupt`, diag()));
     }
-    bytes = M.HEAPU8.slice(ptr, ptr + nbytes); // HEAPU8 read after the call: the heap may have grown
+    const heap = M.HEAPU8.buffer as ArrayBuffer; // read after the call: the heap may have grown
+    const actualChecksum = verify ? checksumBytes(new Uint8Array(heap, ptr, nbytes)) : undefined;
+    const data = convertFromHeap(heap, ptr, count, name, dtype, scale, want);
+    return { data, dtype, shape, checksum, actualChecksum };
   } finally {
     M._free(ptr);
   }
-  const buf = bytes.buffer;
-  const data: StoredTyped =
-    dtype === 'uint16' ? new Uint16Array(buf, 0, count)
-    : dtype === 'float32' ? new Float32Array(buf, 0, count)
-    : dtype === 'float64' ? new Float64Array(buf, 0, count)
-    : bytes;
-  return { data, dtype, shape, scale: numberAttr(ds, 'scale'), checksum: stringAttr(file, ds, 'checksum', false) };
 }
 
 function readRootAttrs(file: string, f: H5File): Omit<CacheAttrs, 'checksums' | 'dtypes'> {
@@ -467,11 +504,12 @@ interface StoredRead {
   attrs: CacheAttrs;
 }
 
-function readAll(file: string, options: ReadOptions | undefined): Promise<StoredRead> {
+function readAll(file: string, want: Want, options: ReadOptions | undefined): Promise<StoredRead> {
+  const verify = options?.verify === true;
   return withOpenFile(file, (api, f, diag) => {
     const root = readRootAttrs(file, f);
     const arrays = {} as Record<ArrayName, DatasetRead>;
-    for (const name of ARRAY_NAMES) arrays[name] = readDataset(api, f, file, name, diag);
+    for (const name of ARRAY_NAMES) arrays[name] = readDataset(api, f, file, name, diag, want, verify);
     const shape = arrays.mri.shape;
     if (shape.length !== 3 || ARRAY_NAMES.some((n) => arrays[n].shape.join() !== shape.join())) {
       throw cacheError(file, `datasets must all have shape [slices, h, w]; got ${ARRAY_NAMES.map((n) => `${n} [${arrays[n].shape.join(', ')}]`).join(', ')}`);
@@ -482,40 +520,12 @@ function readAll(file: string, options: ReadOptions | undefined): Promise<Stored
       dtypes: { mri: arrays.mri.dtype, ct: arrays.ct.dtype, mask: arrays.mask.dtype },
     };
     const shape3 = [shape[0], shape[1], shape[2]] as unknown as Shape3;
-    if (options?.verify === true) {
-      verifyChecksums(file, attrs, { mri: arrays.mri.data, ct: arrays.ct.data, mask: arrays.mask.data }, shape3);
+    if (verify) {
+      const actual = { mri: arrays.mri.actualChecksum ?? '', ct: arrays.ct.actualChecksum ?? '', mask: arrays.mask.actualChecksum ?? '' };
+      verifyChecksums(file, attrs, actual, shape3);
     }
     return { arrays, shape: shape3, attrs };
   });
-}
-
-function maskBytes(d: DatasetRead): Uint8Array {
-  if (d.data instanceof Uint8Array && d.dtype === 'uint8') return d.data;
-  const src = d.data;
-  const out = new Uint8Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i] ? 1 : 0;
-  return out;
-}
-
-function toU16(d: DatasetRead): Uint16Array {
-  if (d.data instanceof Uint16Array) {
-    if (d.scale === undefined || Math.abs(d.scale - U16_SCALE) < 1e-12) return d.data;
-    // another scale: convert to ours
-    const out = new Uint16Array(d.data.length);
-    const s = d.scale;
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(65535, Math.round(d.data[i]! * s * 65535));
-    return out;
-  }
-  if (d.data instanceof Float32Array || d.data instanceof Float64Array) return floatToU16Clamped(d.data);
-  throw cacheError('(internal)', `unexpected ${d.dtype} data for an intensity array`);
-}
-
-function toFloat(d: DatasetRead): Float32Array {
-  if (d.data instanceof Float32Array) return d.data;
-  if (d.data instanceof Float64Array) return Float32Array.from(d.data);
-  if (d.data instanceof Uint16Array && (d.scale === undefined || Math.abs(d.scale - U16_SCALE) < 1e-12)) return u16ToFloat(d.data);
-  const s = d.scale ?? 1;
-  return Float32Array.from(d.data as ArrayLike<number>, (v) => v * s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,12 +611,14 @@ export const h5Format: CacheFormat = {
   },
   write: writeH5,
   async read(file: string, options?: ReadOptions): Promise<ReadResult> {
-    const r = await readAll(file, options);
-    return { mri: toFloat(r.arrays.mri), ct: toFloat(r.arrays.ct), mask: maskBytes(r.arrays.mask), shape: r.shape, attrs: r.attrs };
+    const r = await readAll(file, 'float', options);
+    const { mri, ct, mask } = r.arrays;
+    return { mri: mri.data as Float32Array, ct: ct.data as Float32Array, mask: mask.data as Uint8Array, shape: r.shape, attrs: r.attrs };
   },
   async readRaw(file: string, options?: ReadOptions): Promise<RawReadResult> {
-    const r = await readAll(file, options);
-    return { mri: toU16(r.arrays.mri), ct: toU16(r.arrays.ct), mask: maskBytes(r.arrays.mask), shape: r.shape, scale: U16_SCALE, attrs: r.attrs };
+    const r = await readAll(file, 'raw', options);
+    const { mri, ct, mask } = r.arrays;
+    return { mri: mri.data as Uint16Array, ct: ct.data as Uint16Array, mask: mask.data as Uint8Array, shape: r.shape, scale: U16_SCALE, attrs: r.attrs };
   },
   readAttrs(file: string): Promise<CacheAttrs> {
     return withOpenFile(file, (api, f) => {

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CacheError } from '../errors';
+import { checksumBytes } from './checksum';
 import {
   ARRAY_NAMES,
   type ArrayName,
@@ -283,7 +284,8 @@ function readAll(dir: string, options: ReadOptions | undefined): NpyRead {
   const attrs = attrsOf(meta);
   attrs.dtypes = { mri: dtypeName(arrays.mri.descr), ct: dtypeName(arrays.ct.descr), mask: dtypeName(arrays.mask.descr) };
   if (options?.verify === true) {
-    verifyChecksums(dir, attrs, { mri: arrays.mri.data, ct: arrays.ct.data, mask: arrays.mask.data }, shape);
+    const actual = { mri: checksumBytes(arrays.mri.data), ct: checksumBytes(arrays.ct.data), mask: checksumBytes(arrays.mask.data) };
+    verifyChecksums(dir, attrs, actual, shape);
   }
   return { arrays, shape, attrs };
 }

@@ -15,7 +15,7 @@ import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
 import { isTempArtifact } from '../util/atomic-write';
 import type { ProgressCallback } from '../util/progress';
 import { type CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { type EpochRecord, MetricsLog } from './metrics-log';
+import { type EpochRecord, MetricsLog, readMetrics } from './metrics-log';
 import { writeSampleGrid } from './samples';
 import { validate } from './validate';
 
@@ -141,6 +141,10 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     best = st.bestValMaeHu;
     metrics.truncateAfterEpoch(startEpoch);
     log(`resumed from ${from}: epoch ${startEpoch}, step ${step}, best val MAE ${best?.toFixed(1) ?? '–'} HU`);
+  }
+  if (startEpoch === 0 && readMetrics(metrics.file).length > 0) {
+    log(`new run in ${options.outputDir}: the previous run's logs/metrics.jsonl is replaced (use --resume to continue it)`);
+    metrics.truncateAfterEpoch(0);
   }
   metrics.writeConfig(config);
 

@@ -1,0 +1,129 @@
+# %% [markdown]
+# # 02 · Preprocessing, step by step
+#
+# mri2ct preprocesses every patient **once** into a cache, then trains from the cache. This
+# notebook walks one patient through the steps with pictures, then preprocesses the whole cohort
+# into the cache (what `mri2ct preprocess` does):
+#
+# 1. **N4 bias field correction** of the MRI (our TypeScript port of ITK's N4);
+# 2. **head mask** from the corrected MRI (Otsu, largest component, closing, hole filling);
+# 3. **CT artifact removal**: everything outside the dilated head mask becomes air (couch, headrest);
+# 4. clipping, normalisation to [0, 1], crop to the head, square S×S slices (the cache content).
+#
+# The data is the built-in **phantom** (paired head MRI/CT with ground truth: the true bias
+# field, head mask and hardware labels), written to `../data_notebooks/` on first run; the cache
+# goes to `../preprocessed_cache_notebooks/`. Slices are shown with anterior (axial) or superior
+# (coronal, sagittal) at the top and the patient's right on the image's left (radiological).
+#
+# Kernel: **TypeScript (tslab)**. Set-up: `bash scripts/setup.sh` (builds `dist/`). All logic lives in
+# the library (`../dist/src`); the cells only configure and display.
+# %% [markdown]
+# ## Configuration
+#
+# Change the values and rerun the notebook. `MRI2CT_NOTEBOOK_TEST=1` (set by the test suite) selects
+# a tiny cohort so the notebook runs in seconds.
+# %%
+import * as tslab from 'tslab';
+import * as mri2ct from '../dist/src';
+
+const TEST = process.env['MRI2CT_NOTEBOOK_TEST'] === '1';
+const config: mri2ct.NotebookDataConfig = {
+  patients: TEST ? 3 : 4,                                   // phantom patients brain_001 …
+  size: TEST ? [96, 96, 64] : [256, 256, 160],              // phantom grid (voxels); 256×256×160 = 1×1×1.2 mm
+  imageSize: TEST ? 64 : 256,                               // cache slices are imageSize × imageSize
+  format: 'h5',                                             // 'h5' (compact) or 'npy' (fastest to load)
+};
+const patient = 'brain_001';                                // the patient of the walk-through
+const workers = 2;                                          // parallel preprocessing threads for the cohort
+const params = mri2ct.notebookPreprocessParams(config);     // every step's parameters (defaults + imageSize)
+const paths = mri2ct.notebookPaths(config);
+console.log(`data:  ${paths.dataDir}\ncache: ${paths.cacheDir}\nparameters hash: ${mri2ct.paramsHash(params)}`);
+# %% [markdown]
+# ## Data
+#
+# Writes the phantom cohort when it is not there yet (a few seconds per patient at full size).
+# %%
+const dataProgress = mri2ct.progressDisplay(tslab.newDisplay(), { title: 'phantom cohort' });
+const cohort = await mri2ct.ensurePhantomCohort({ ...config, dataDir: paths.dataDir, onProgress: dataProgress.onProgress });
+dataProgress.finish(cohort.summary);
+# %% [markdown]
+# ## The raw MRI
+#
+# T1-weighted, with a smooth multiplicative **bias field** (brighter towards one side) and Rician noise.
+# %%
+const p = await mri2ct.readWalkthroughPatient(paths.dataDir, patient);
+console.log(mri2ct.describeVolume('MRI', p.mri));
+console.log(mri2ct.describeVolume('CT ', p.ct));
+tslab.display.png(mri2ct.volumeFigure(p.mri, { title: `${patient}: raw MRI` }));
+# %% [markdown]
+# ## Step 1 · N4 bias field correction
+#
+# N4 estimates the bias field as a smooth B-spline in log space (shrink 4, 4 levels × 50 iterations,
+# convergence 0.001). Top: the estimate; bottom: the phantom's **true** field. Both are scaled to
+# mean 1 inside the head (N4's overall scale is arbitrary) and shown inside the head only.
+# %%
+const n4 = mri2ct.runN4Step(p.mri, params);
+const biasFigure = mri2ct.biasFieldFigure(p, n4);
+tslab.display.png(biasFigure.png);
+console.log(biasFigure.summary);
+# %% [markdown]
+# Dividing by the field evens out the intensities: the same tissue has the same brightness
+# everywhere, which the network (and the head mask) rely on.
+# %%
+const n4Figure = mri2ct.n4ComparisonFigure(p, n4);
+tslab.display.png(n4Figure.png);
+console.log(n4Figure.summary);
+# %% [markdown]
+# ## Step 2 · Head mask
+#
+# From the corrected MRI: threshold at 0.85 × Otsu, fill holes per slice, keep the largest
+# component, close with a 4 mm ball, fill holes again. Outline: black on the mask's edge pixels,
+# white just outside.
+# %%
+const mask = mri2ct.runHeadMaskStep(n4.corrected, params);
+const maskFigure = mri2ct.headMaskFigure(p, n4.corrected, mask);
+tslab.display.png(maskFigure.png);
+console.log(maskFigure.summary);
+# %% [markdown]
+# ## Step 3 · CT artifact removal
+#
+# The CT sees what the MRI does not: the couch, the headrest, positioning aids. Every CT voxel
+# outside the head mask dilated by 5 mm becomes air (−1000 HU). The axial slice is the one where
+# the most hardware was removed.
+# %%
+const cleaned = mri2ct.runCtArtifactStep(p.ct, mask.mask, params);
+const ctFigure = mri2ct.ctArtifactFigure(p, cleaned);
+tslab.display.png(ctFigure.png);
+console.log(ctFigure.summary);
+# %% [markdown]
+# ## Steps 4–8 · Clip, normalise, crop, resize: the cache content
+#
+# The whole pipeline (`preprocessPatient`, what the cache builder runs) on this patient: MRI clipped
+# at its 0.5/99.5 percentiles inside the head and mapped to [0, 1]; CT clipped to −1024..3000 HU and
+# mapped to [0, 1] by that fixed window (so HU come back exactly); cropped to the head box + 8 mm;
+# each axial slice padded to a square and resized to S×S.
+# %%
+const stepProgress = mri2ct.progressDisplay(tslab.newDisplay(), { title: `preprocessPatient(${patient})` });
+const pre = await mri2ct.preprocessPatient(p.pair, params, stepProgress.onProgress);
+stepProgress.finish();
+const preFigure = mri2ct.preprocessedPairFigure(pre);
+tslab.display.png(preFigure.png);
+console.log(preFigure.summary);
+tslab.display.html(mri2ct.stepTimingsHtml(pre));
+# %% [markdown]
+# ## The whole cohort into the cache
+#
+# One cache file per patient plus `metadata/`; patients already cached with the same parameters are
+# skipped (run the notebook again: nothing is rebuilt). `workers` threads preprocess patients in parallel.
+# %%
+const cacheProgress = mri2ct.progressDisplay(tslab.newDisplay(), { title: `preprocessing ${cohort.pairs.length} patient(s) → ${paths.cacheDir}` });
+const built = await mri2ct.buildCache({ // (no `{ params }` shorthand: tslab does not resolve it to an earlier cell's variable)
+  pairs: cohort.pairs, cacheDir: paths.cacheDir, format: config.format, params: params, workers: workers,
+  force: cohort.generated,                                  // freshly written data: rebuild what may be cached from older data
+  onProgress: cacheProgress.onProgress, log: (m: string) => console.log(m),
+});
+cacheProgress.finish(`done in ${built.seconds.toFixed(1)} s`);
+tslab.display.html(mri2ct.buildSummaryHtml(built));
+if (built.failed.length > 0) throw new Error(`${built.failed.length} patient(s) failed: see the table above`);
+# %% [markdown]
+# Next: `03_inspect_cache.ipynb` looks at what is in the cache and previews training augmentation.
