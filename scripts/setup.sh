@@ -2,7 +2,7 @@
 # One-shot, idempotent set-up of a fresh machine (Debian/Ubuntu, Node 20) for mri2ct; both README
 # commands run it first, and it takes a few seconds once everything is in place.
 #   1. Debian packages: canvas build deps, Jupyter (nbconvert/nbclient/ipykernel), h5py + nibabel
-#      for the interop tests.
+#      for the interop tests, the classic notebook server and Chromium for the browser test.
 #   2. npm ci from the committed lockfile (install scripts off: tfjs-node's would download
 #      libtensorflow), then the native addons: canvas and zeromq (tslab) rebuilt, and the
 #      TensorFlow binding via scripts/setup-tfjs.sh (offline route included).
@@ -21,6 +21,7 @@ APT_PACKAGES=(
   libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
   jupyter-nbconvert python3-nbclient python3-ipykernel
   python3-h5py python3-nibabel
+  jupyter-notebook chromium
 )
 
 # --- 1. Debian packages ---------------------------------------------------------------------

@@ -7,6 +7,12 @@
 #
 # Kernel: **TypeScript (tslab)**. Set-up: `bash scripts/setup.sh` from the project root (see README).
 # The notebook imports the project's built library from `../dist/src`; it holds no logic itself.
+#
+# **Open in Colab** (route 1 in `colab/README.md`): Colab has no TypeScript kernel of its own. Open
+# this notebook in Colab, run `colab/bootstrap.sh` in a code cell at the top (the runtime is still
+# Python), then reload the page: Colab starts the `tslab` kernel this notebook names. Delete that
+# cell and run the notebook. Route 2, the Python notebook `colab/mri2ct_colab_bootstrap.ipynb`, runs
+# the same check (`mri2ct check-env`) without the TypeScript kernel.
 # %%
 import * as tslab from 'tslab';
 import * as mri2ct from '../dist/src';

@@ -17,6 +17,12 @@
 #
 # Kernel: **TypeScript (tslab)**. Set-up: `bash scripts/setup.sh` (builds `dist/`). All logic lives in
 # the library (`../dist/src`); the cells only configure and display.
+#
+# **Open in Colab** (route 1 in `colab/README.md`): Colab has no TypeScript kernel of its own. Open
+# this notebook in Colab, run `colab/bootstrap.sh` in a code cell at the top (the runtime is still
+# Python), then reload the page: Colab starts the `tslab` kernel this notebook names. Delete that
+# cell and run the notebook. Route 2, the Python notebook `colab/mri2ct_colab_bootstrap.ipynb`,
+# preprocesses from the command line instead (no step-by-step pictures).
 # %% [markdown]
 # ## Configuration
 #

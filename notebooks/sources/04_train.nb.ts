@@ -9,6 +9,14 @@
 #
 # Kernel: **TypeScript (tslab)**. Set-up: `bash scripts/setup.sh`. The same run from a terminal:
 # `npx mri2ct train --cache_dir preprocessed_cache_notebooks --output_dir training_notebooks ...`.
+#
+# **Open in Colab** (route 1 in `colab/README.md`): Colab has no TypeScript kernel of its own. Open
+# this notebook in Colab, run `colab/bootstrap.sh` in a code cell at the top (the runtime is still
+# Python), then reload the page: Colab starts the `tslab` kernel this notebook names. Delete that
+# cell and run the notebook. On Colab the live plotly curves may stay empty (Colab isolates each
+# cell's output, see `colab/README.md`). Route 2, the Python notebook
+# `colab/mri2ct_colab_bootstrap.ipynb`, trains from the command line and shows the sample grid and
+# loss curves.
 # %% [markdown]
 # ## Configuration
 #
