@@ -21,6 +21,7 @@ export function lossCurveFigure(records: MetricRecord[], title = 'pix2pix traini
       yaxis: { title: { text: 'loss' }, type: 'log' },
       yaxis2: { title: { text: 'val MAE (HU)' }, overlaying: 'y', side: 'right' },
       legend: { orientation: 'h', y: -0.2 },
+      margin: { t: 40, r: 70, b: 40, l: 60 },
     },
   };
 }

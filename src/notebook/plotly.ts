@@ -31,13 +31,23 @@ export function plotlyVersion(): string {
 
 let counter = 0;
 
-/** HTML for one figure; it waits for plotly.js (loaded by plotlySetupHtml) and then draws. */
-export function plotlyFigureHtml(fig: PlotlyFigure, options: { height?: number; id?: string } = {}): string {
+/** True inside a Google Colab runtime, where every output sits in its own sandboxed frame. */
+export function onColab(): boolean {
+  return process.env['COLAB_RELEASE_TAG'] !== undefined;
+}
+
+/**
+ * HTML for one figure; it waits for plotly.js (loaded by plotlySetupHtml) and then draws. On
+ * Colab, each output is its own frame and cannot see another output's scripts, so the figure
+ * carries the bundle itself (`inlineBundle`, default: on Colab only).
+ */
+export function plotlyFigureHtml(fig: PlotlyFigure, options: { height?: number; id?: string; inlineBundle?: boolean } = {}): string {
+  const bundleHtml = options.inlineBundle ?? onColab() ? plotlySetupHtml() : '';
   counter += 1;
   const id = options.id ?? `mri2ct-plot-${Date.now().toString(36)}-${counter}`;
   const height = options.height ?? 360;
   const payload = JSON.stringify({ data: fig.data, layout: { margin: { t: 40, r: 20, b: 40, l: 60 }, ...fig.layout } }).replace(/</g, '\\u003c');
-  return `<div id="${id}" class="mri2ct-plot" style="width:100%;height:${height}px"></div>
+  return `${bundleHtml}<div id="${id}" class="mri2ct-plot" style="width:100%;height:${height}px"></div>
 <script type="text/javascript">(function () {
   var fig = ${payload}, tries = 0;
   function draw() {
