@@ -33,3 +33,6 @@ export * from './notebook/progress-display';
 export * from './notebook/preprocess-figures';
 export * from './notebook/cache-figures';
 export * from './notebook/train-display';
+export { preprocessMri, type PreprocessedMri } from './preprocess/pipeline';
+export * from './infer';
+export * from './notebook/inference-figures';

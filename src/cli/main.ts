@@ -8,7 +8,9 @@ import { Command } from 'commander';
 import { Mri2ctError } from '../errors';
 import { registerCacheSpeed } from './commands/cache-speed';
 import { registerCheckEnv } from './commands/check-env';
+import { registerEvaluate } from './commands/evaluate';
 import { registerPhantom } from './commands/phantom';
+import { registerPredict } from './commands/predict';
 import { registerPreprocess } from './commands/preprocess';
 import { registerRun } from './commands/run';
 import { registerSingleSteps } from './commands/single-steps';
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerCacheSpeed(program);
   registerSingleSteps(program);
+  registerPredict(program);
+  registerEvaluate(program);
 
   return program;
 }

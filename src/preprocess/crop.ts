@@ -79,7 +79,9 @@ function marginVoxels(options: CropMarginOptions): Vec3 {
     checkSpacing(options.spacing, 'crop margin');
     const mm = options.marginMm;
     const sp = options.spacing;
-    return [Math.ceil(mm / sp[0] - 1e-9), Math.ceil(mm / sp[1] - 1e-9), Math.ceil(mm / sp[2] - 1e-9)];
+    // Relative tolerance: voxel sizes from float32 affines (e.g. 3.99999998 mm) must not add a voxel.
+    const v = (i: 0 | 1 | 2): number => { const r = mm / sp[i]; return Math.ceil(r - 1e-6 * Math.max(1, r)); };
+    return [v(0), v(1), v(2)];
   }
   const m = options.marginVoxels ?? 0;
   const v: Vec3 = typeof m === 'number' ? [m, m, m] : m;

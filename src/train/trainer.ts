@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { readCacheParams } from '../cache/metadata';
 import type { TrainData } from '../data/batches';
 import { ConfigError } from '../errors';
 import type { ModelConfig } from '../model/config';
@@ -105,6 +106,14 @@ function removeStaleTemps(dir: string): number {
   return n;
 }
 
+/** The cache folder behind the data: extraConfig.cacheDir, or the CacheLoader's reader's. */
+function cacheDirOf(data: TrainData, extra: Record<string, unknown> | undefined): string | undefined {
+  const given = extra?.['cacheDir'];
+  if (typeof given === 'string') return path.resolve(given);
+  const fromReader = (data as { reader?: { cacheDir?: unknown } }).reader?.cacheDir;
+  return typeof fromReader === 'string' ? path.resolve(fromReader) : undefined;
+}
+
 export async function train(data: TrainData, options: TrainOptions): Promise<TrainResult> {
   validateOptions(options);
   if (data.imageSize !== options.model.imageSize) {
@@ -121,7 +130,14 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     if (n > 0) log(`removed ${n} unfinished file(s) in ${dir} left by an interrupted run`);
   }
   const metrics = new MetricsLog(logDir, options.tfjsNode);
-  const config = { model: options.model, optimizer: options.optimizer, lrPolicy: options.lrPolicy ?? 'constant', epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow, ...options.extraConfig };
+  // The cache's preprocessing parameters (its params.json) travel with every checkpoint, so
+  // `mri2ct predict` can preprocess a new MRI exactly as in training without the cache.
+  const cacheDir = cacheDirOf(data, options.extraConfig);
+  const preprocess = cacheDir !== undefined ? readCacheParams(cacheDir) : undefined;
+  const config = {
+    model: options.model, optimizer: options.optimizer, lrPolicy: options.lrPolicy ?? 'constant', epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow,
+    ...(cacheDir !== undefined ? { cacheDir } : {}), ...options.extraConfig, ...(preprocess !== undefined ? { preprocess } : {}),
+  };
 
   const model = new Pix2Pix(options.model, options.optimizer, options.seed);
   let startEpoch = 0;
