@@ -15,6 +15,12 @@
 # Kernel: **TypeScript (tslab)**. Set-up: `bash scripts/setup.sh`. The same from a terminal:
 # `npx mri2ct predict --checkpoint ... --mri new_mr.nii.gz --out sct.nii.gz` and
 # `npx mri2ct evaluate --pred_dir ... --ct_dir ...`.
+#
+# **Open in Colab** (route 1 in `colab/README.md`): Colab has no TypeScript kernel of its own. Open
+# this notebook in Colab, run `colab/bootstrap.sh` in a code cell at the top (the runtime is still
+# Python), then reload the page: Colab starts the `tslab` kernel this notebook names. Delete that
+# cell and run the notebook. Route 2 (the Python notebook `colab/mri2ct_colab_bootstrap.ipynb`) has
+# no counterpart of this notebook; `mri2ct predict` and `mri2ct evaluate` do the same from a terminal.
 # %% [markdown]
 # ## Configuration
 #
