@@ -15,8 +15,8 @@
 # **Open in Colab** (route 1 in `colab/README.md`): Colab has no TypeScript kernel of its own. Open
 # this notebook in Colab, run `colab/bootstrap.sh` in a code cell at the top (the runtime is still
 # Python), then reload the page: Colab starts the `tslab` kernel this notebook names. Delete that
-# cell and run the notebook. On Colab the plotly histograms may stay empty (Colab isolates each
-# cell's output, see `colab/README.md`); the slice images show either way. Route 2 has no
+# cell and run the notebook. On Colab each plot carries its own copy of plotly.js (Colab isolates
+# each cell's output), so those outputs are larger. Route 2 has no
 # counterpart of this notebook.
 # %% [markdown]
 # ## Configuration

@@ -13,8 +13,8 @@
 # **Open in Colab** (route 1 in `colab/README.md`): Colab has no TypeScript kernel of its own. Open
 # this notebook in Colab, run `colab/bootstrap.sh` in a code cell at the top (the runtime is still
 # Python), then reload the page: Colab starts the `tslab` kernel this notebook names. Delete that
-# cell and run the notebook. On Colab the live plotly curves may stay empty (Colab isolates each
-# cell's output, see `colab/README.md`). Route 2, the Python notebook
+# cell and run the notebook. On Colab each plot carries its own copy of plotly.js (Colab isolates
+# each cell's output). Route 2, the Python notebook
 # `colab/mri2ct_colab_bootstrap.ipynb`, trains from the command line and shows the sample grid and
 # loss curves.
 # %% [markdown]
