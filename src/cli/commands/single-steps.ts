@@ -31,9 +31,10 @@ export function registerSingleSteps(program: Command): void {
         shrinkFactor: o.shrink, iterations: o.iterations.split(',').map(Number), convergenceThreshold: o.convergence,
         splineOrder: o.splineOrder, controlPoints: o.controlPoints, ...(mask !== undefined ? { mask } : {}),
       });
+      const seconds = (performance.now() - t0) / 1000;
       await writeNifti(output, r.corrected, { datatype: 'float32', description: 'mri2ct N4 corrected' });
       if (o.field !== undefined) await writeNifti(o.field, r.biasField, { datatype: 'float32', description: 'mri2ct N4 bias field' });
-      console.log(`N4: ${img.dims.join('×')} in ${((performance.now() - t0) / 1000).toFixed(2)} s, iterations per level ${r.iterationsRun.join('/')} → ${output}`);
+      console.log(`N4: ${img.dims.join('×')} in ${seconds.toFixed(2)} s, iterations per level ${r.iterationsRun.join('/')} → ${output}`);
     });
   program
     .command('mask <input> <output>')
