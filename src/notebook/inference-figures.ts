@@ -14,13 +14,14 @@ import type { EvaluationResult } from '../infer/evaluate';
 import { summarizeEvaluation } from '../infer/evaluate';
 import { SYNTHRAD_HU_RANGE } from '../infer/metrics';
 import { SctPredictor } from '../infer/predict';
-import type { Vec3, Volume } from '../io/volume';
+import type { Volume } from '../io/volume';
 import { DEFAULT_MODEL_CONFIG } from '../model/config';
 import { train } from '../train/trainer';
 import type { ProgressCallback } from '../util/progress';
 import { renderPanelGrid, type Panel } from '../viz/panel-grid';
 import { CT_WINDOWS, percentileWindow, type Window } from '../viz/window';
 import { orthogonalSlices, type SliceView } from './volume-views';
+import { maskCentre } from '../preprocess/crop';
 
 /** What {@link notebookPredictor} found or made. */
 export interface NotebookPredictor {
@@ -95,26 +96,6 @@ export function heldOutPatients(predictor: SctPredictor, ids: readonly string[])
   return { ids: [last], note: `the checkpoint records no validation patient of this cohort; using ${last}${trainedOn ? ' (it WAS in training: metrics are optimistic)' : ''}` };
 }
 
-/** Voxel at the centre of the mask's bounding box. */
-function maskCentre(mask: ArrayLike<number>, dims: Vec3): Vec3 {
-  const lo: Vec3 = [dims[0], dims[1], dims[2]];
-  const hi: Vec3 = [-1, -1, -1];
-  for (let z = 0, i = 0; z < dims[2]; z++) {
-    for (let y = 0; y < dims[1]; y++) {
-      for (let x = 0; x < dims[0]; x++, i++) {
-        if (!(Number(mask[i]) > 0)) continue;
-        if (x < lo[0]) lo[0] = x;
-        if (x > hi[0]) hi[0] = x;
-        if (y < lo[1]) lo[1] = y;
-        if (y > hi[1]) hi[1] = y;
-        if (z < lo[2]) lo[2] = z;
-        if (z > hi[2]) hi[2] = z;
-      }
-    }
-  }
-  if (hi[0] < 0) return [Math.floor(dims[0] / 2), Math.floor(dims[1] / 2), Math.floor(dims[2] / 2)];
-  return [Math.round((lo[0] + hi[0]) / 2), Math.round((lo[1] + hi[1]) / 2), Math.round((lo[2] + hi[2]) / 2)];
-}
 
 /**
  * Rows axial / coronal / sagittal, columns MRI | sCT | CT | |sCT − CT| (inside the mask, hot

@@ -32,6 +32,7 @@ import type { ProgressCallback } from '../util/progress';
 import { renderPanelGrid, type Panel } from '../viz/panel-grid';
 import { CT_WINDOWS, percentileWindow, type Window } from '../viz/window';
 import { cacheSlice, extractSlice, orthogonalSlices, type SliceView, type ViewPlane } from './volume-views';
+import { maskCentre } from '../preprocess/crop';
 
 // ---------------------------------------------------------------------------------------------
 // Data and cache folders of the notebooks
@@ -337,25 +338,6 @@ function panelSizeFor(views: SliceView[]): number {
   return Math.max(192, Math.min(256, Math.round(largest * 1.5)));
 }
 
-/** Voxel (x, y, z) at the centre of the mask's bounding box (the volume's centre if empty). */
-function maskCentre(mask: ArrayLike<number>, dims: Vec3): Vec3 {
-  const lo: Vec3 = [dims[0], dims[1], dims[2]];
-  const hi: Vec3 = [-1, -1, -1];
-  for (let z = 0, i = 0; z < dims[2]; z++) {
-    for (let y = 0; y < dims[1]; y++) {
-      for (let x = 0; x < dims[0]; x++, i++) {
-        if ((mask[i] ?? 0) === 0) continue;
-        const p: Vec3 = [x, y, z];
-        for (let a = 0; a < 3; a++) {
-          lo[a] = Math.min(lo[a]!, p[a]!);
-          hi[a] = Math.max(hi[a]!, p[a]!);
-        }
-      }
-    }
-  }
-  if (hi[0] < 0) return [Math.floor(dims[0] / 2), Math.floor(dims[1] / 2), Math.floor(dims[2] / 2)];
-  return [0, 1, 2].map((a) => Math.round((lo[a]! + hi[a]!) / 2)) as Vec3;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Figures of the steps

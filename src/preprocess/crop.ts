@@ -181,3 +181,10 @@ export function cropVolume<T extends NumericArray>(vol: Volume<T>, box: CropBox)
     affine: croppedAffine(vol.affine, box.start),
   };
 }
+
+/** Voxel at the centre of the mask's bounding box (the volume's centre when the mask is empty). */
+export function maskCentre(mask: ArrayLike<number>, dims: Vec3): Vec3 {
+  const box = findBoundingBox(mask, dims);
+  if (box === undefined) return [Math.floor(dims[0] / 2), Math.floor(dims[1] / 2), Math.floor(dims[2] / 2)];
+  return [0, 1, 2].map((i) => Math.round(box.start[i as 0] + (box.size[i as 0] - 1) / 2)) as Vec3;
+}
