@@ -18,8 +18,6 @@
  */
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { CacheError, ConfigError } from '../errors';
 import { CHECKSUM_ALGORITHM, checksumBytes, combineChecksums } from './checksum';
 import { h5Format } from './h5-format';
@@ -380,61 +378,8 @@ export function verifyChecksums(file: string, attrs: CacheAttrs, actual: Record<
 // directory, so they never match `*.h5` / `*.npy.d`, and a killed writer leaves only a hidden
 // leftover that readers ignore and removeStaleTemps() cleans up.
 
-const TEMP_RE = /^\.(.+)\.tmp-(\d+)-([0-9a-f]+)(?:-old)?$/;
-
-/** A fresh temp path next to `finalPath`. */
-export function tempPathFor(finalPath: string): string {
-  const dir = path.dirname(finalPath);
-  return path.join(dir, `.${path.basename(finalPath)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-}
-
-/** True for names of temp entries left by (possibly killed) writers. */
-export function isTempName(name: string): boolean {
-  return TEMP_RE.test(name);
-}
-
-/**
- * Removes temp entries in `dir` left by writers that are no longer running (or older than
- * `minAgeMs`, default 1 hour, whatever the pid). Returns the removed names. Never touches
- * committed entries.
- */
-export function removeStaleTemps(dir: string, minAgeMs = 3600_000): string[] {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    const m = TEMP_RE.exec(name);
-    if (m === null) continue;
-    const pid = Number(m[2]);
-    const full = path.join(dir, name);
-    let stale = pid !== process.pid && !processAlive(pid);
-    if (!stale) {
-      try {
-        stale = Date.now() - fs.statSync(full).mtimeMs > minAgeMs;
-      } catch {
-        continue;
-      }
-    }
-    if (stale) {
-      fs.rmSync(full, { recursive: true, force: true });
-      removed.push(name);
-    }
-  }
-  return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Names kept for the cache modules: the one implementation lives in util/atomic-write. */
+export { isTempArtifact as isTempName, removeStaleTemps, tempPathFor } from '../util/atomic-write';
 
 /** fsyncs a file or directory; ignores platforms that cannot fsync directories. */
 export function fsyncPath(p: string): void {

@@ -10,6 +10,7 @@ import { CacheError } from '../errors';
 import type { PreprocessParams } from '../preprocess/params';
 import type { PatientGeometry, PreprocessedPatient } from '../preprocess/pipeline';
 import { writeFileAtomicSync } from '../util/atomic-write';
+import { installedVersion, ownVersion } from '../util/package-version';
 
 export interface CacheParamsFile {
   format: 'h5' | 'npy';
@@ -96,25 +97,10 @@ export function backgroundSliceIndices(mask: Uint8Array, shape: [number, number,
   return out;
 }
 
-/** Version in the package.json found in `dir` or above it whose name is `name`. */
-function packageVersionFrom(dir: string, name: string): string {
-  for (let d = dir; ; d = path.dirname(d)) {
-    const f = path.join(d, 'package.json');
-    if (fs.existsSync(f)) {
-      const pj = JSON.parse(fs.readFileSync(f, 'utf8')) as { name?: string; version?: string };
-      if (pj.name === name) return pj.version ?? 'unknown';
-    }
-    if (path.dirname(d) === d) return 'unknown';
-  }
-}
-
 /** Software versions recorded with the cache. */
 export function softwareVersions(): Record<string, string> {
-  const dep = (pkg: string): string => {
-    for (const dir of module.paths) if (fs.existsSync(path.join(dir, pkg, 'package.json'))) return packageVersionFrom(path.join(dir, pkg), pkg);
-    return 'unknown';
-  };
-  return { mri2ct: packageVersionFrom(__dirname, 'mri2ct'), node: process.versions.node, h5wasm: dep('h5wasm'), 'nifti-reader-js': dep('nifti-reader-js') };
+  const dep = (pkg: string): string => installedVersion(pkg) ?? 'unknown';
+  return { mri2ct: ownVersion(), node: process.versions.node, h5wasm: dep('h5wasm'), 'nifti-reader-js': dep('nifti-reader-js') };
 }
 
 /**

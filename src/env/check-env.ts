@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { importEsm } from '../util/esm';
+import { installedVersion } from '../util/package-version';
 import { loadBackend, type BackendRequest } from './backend';
 
 export interface EnvCheckItem {
@@ -89,13 +90,11 @@ async function tryItem(name: string, required: boolean, fix: string, probe: () =
   }
 }
 
-/** "name version" read from the package's package.json (works for ESM-only packages too). */
+/** "name version" of an installed package. */
 function packageVersion(pkg: string): string {
-  for (const dir of module.paths) {
-    const file = path.join(dir, pkg, 'package.json');
-    if (fs.existsSync(file)) return `${pkg} ${(JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version}`;
-  }
-  throw new Error(`${pkg} is not installed`);
+  const v = installedVersion(pkg);
+  if (v === undefined) throw new Error(`${pkg} is not installed`);
+  return `${pkg} ${v}`;
 }
 
 function tslabKernel(): string {

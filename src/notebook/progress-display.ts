@@ -6,7 +6,10 @@
  * Must not import tslab or any notebook runtime (the library runs outside notebooks too), and
  * must not run or time the work itself: it only renders the events it is given.
  */
+import { formatDuration } from '../util/format-duration';
 import type { ProgressCallback, ProgressEvent } from '../util/progress';
+
+export { formatDuration };
 
 /** What the progress display needs from a notebook display (tslab's `Display` fits). */
 export interface HtmlDisplay {
@@ -41,14 +44,6 @@ interface StageState {
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** "4.2 s", "1 min 05 s", "1 h 02 min". */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '–';
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m} min ${String(Math.round(seconds - 60 * m)).padStart(2, '0')} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
 
 function stageRow(s: StageState, now: number): string {
   const { stage, done, total, message } = s.event;

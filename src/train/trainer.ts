@@ -13,7 +13,8 @@ import type { TrainData } from '../data/batches';
 import { ConfigError } from '../errors';
 import type { ModelConfig } from '../model/config';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
-import { isTempArtifact } from '../util/atomic-write';
+import { removeStaleTemps } from '../util/atomic-write';
+import { formatDuration } from '../util/format-duration';
 import type { ProgressCallback } from '../util/progress';
 import { type CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { type EpochRecord, MetricsLog, readMetrics } from './metrics-log';
@@ -67,43 +68,12 @@ export function learningRateAt(epoch: number, epochs: number, lr: number, policy
   return lr * (1 - (epoch - flat) / (epochs - flat + 1));
 }
 
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
 function validateOptions(o: TrainOptions): void {
   for (const [k, v] of [['epochs', o.epochs], ['save_freq', o.saveFreq], ['val_freq', o.valFreq]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`--${k} ${v}: must be a whole number ≥ 1.`);
   }
   if (o.lrPolicy !== undefined && o.lrPolicy !== 'constant' && o.lrPolicy !== 'linear') throw new ConfigError(`--lr_policy ${String(o.lrPolicy)}: use constant or linear.`);
   if (!(o.optimizer.lr > 0)) throw new ConfigError(`--lr ${o.optimizer.lr}: must be > 0 (pix2pix uses 2e-4).`);
-}
-
-/** True while process `pid` runs. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes temp files of atomic writes (checkpoints, samples, logs) left in `dir` by a killed run. */
-function removeStaleTemps(dir: string): number {
-  let n = 0;
-  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
-    if (!isTempArtifact(name)) continue;
-    const pid = Number(/\.tmp-(\d+)-[a-z0-9]+$/.exec(name)?.[1]);
-    if (pid === process.pid || processAlive(pid)) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
-    n += 1;
-  }
-  return n;
 }
 
 /** The cache folder behind the data: extraConfig.cacheDir, or the CacheLoader's reader's. */
@@ -126,7 +96,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   fs.mkdirSync(sampleDir, { recursive: true });
   const logDir = path.join(options.outputDir, 'logs');
   for (const dir of [ckDir, sampleDir, logDir]) {
-    const n = removeStaleTemps(dir);
+    const n = removeStaleTemps(dir).length;
     if (n > 0) log(`removed ${n} unfinished file(s) in ${dir} left by an interrupted run`);
   }
   const metrics = new MetricsLog(logDir, options.tfjsNode);
