@@ -1,6 +1,6 @@
 /**
  * Tests of the per-patient cache formats (src/cache): round trips, interoperability with
- * h5py / numpy (through /usr/bin/python3; skipped when unavailable), corrupt and truncated
+ * h5py / numpy (through /usr/bin/python3, installed by scripts/setup.sh), corrupt and truncated
  * files, the 'pt' alias, atomic writes and temp leftovers. Real files in a temp directory.
  */
 
@@ -39,12 +39,6 @@ function freshDir(): string {
   return d;
 }
 
-function pythonHas(modules: string): boolean {
-  const r = spawnSync(PY, ['-c', `import ${modules}`], { encoding: 'utf8' });
-  return r.status === 0;
-}
-const hasNumpy = fs.existsSync(PY) && pythonHas('numpy');
-const hasH5py = hasNumpy && pythonHas('h5py');
 
 /** Runs python code with args; returns parsed JSON from stdout. */
 function py(code: string, ...args: string[]): unknown {
@@ -232,7 +226,7 @@ test('h5 and npy of the same patient carry the same checksum', async () => {
   assert.deepEqual(a.checksums, b.checksums);
 });
 
-test('h5py reads our .h5: shape, dtype, chunks (1,256,256), gzip 9, attributes, values', { skip: !hasH5py && 'needs /usr/bin/python3 with h5py' }, async () => {
+test('h5py reads our .h5: shape, dtype, chunks (1,256,256), gzip 9, attributes, values', async () => {
   const dir = freshDir();
   const p = makePatient();
   const file = h5Format.pathFor(dir, 'brain_001');
@@ -279,7 +273,7 @@ print(json.dumps(out))
   assert.equal(a.checksum_algorithm, CHECKSUM_ALGORITHM);
 });
 
-test('numpy reads our .npy files (standard v1.0 header, data 64-byte aligned)', { skip: !hasNumpy && 'needs /usr/bin/python3 with numpy' }, async () => {
+test('numpy reads our .npy files (standard v1.0 header, data 64-byte aligned)', async () => {
   const dir = freshDir();
   const p = makePatient();
   const entry = npyFormat.pathFor(dir, 'brain_001');
@@ -330,7 +324,7 @@ test('npy: readRaw returns zero-copy views on the file buffers', async () => {
   assert.equal(parsed.dataOffset % 64, 0);
 });
 
-test('we read .h5 files written by h5py (float32 + bool mask; uint16 with other chunks + checksums)', { skip: !hasH5py && 'needs /usr/bin/python3 with h5py' }, async () => {
+test('we read .h5 files written by h5py (float32 + bool mask; uint16 with other chunks + checksums)', async () => {
   const dir = freshDir();
   const p = makePatient(4);
   const q = { mri: quantize(p.mri), ct: quantize(p.ct) };
@@ -424,7 +418,7 @@ test('corrupt h5: flipped compressed bytes -> CacheError (never garbage, never a
   await assertCacheError(h5Format.readRaw(file, { verify: true }), escapeRe(file), FIX);
 });
 
-test('h5 modified in place (decodable) fails verification', { skip: !hasH5py && 'needs /usr/bin/python3 with h5py' }, async () => {
+test('h5 modified in place (decodable) fails verification', async () => {
   const dir = freshDir();
   const file = h5Format.pathFor(dir, 'brain_009');
   await h5Format.write(file, makePatient(3), ATTRS);
