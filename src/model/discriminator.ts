@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
-import { conv, instanceNorm, type Params } from './layers';
+import { conv, instanceNorm, leakyRelu, type Params } from './layers';
 import { ParamBuilder, type ParamMap } from './params';
 
 const LAYERS: { stride: number; mult: number; norm: boolean }[] = [
@@ -39,7 +39,7 @@ export function discriminatorForward(mri: tf.Tensor4D, ct: tf.Tensor4D, p: Param
   LAYERS.forEach((l, k) => {
     h = conv(h, p, `D/c${k + 1}`, l.stride);
     if (l.norm) h = instanceNorm(h, p, `D/c${k + 1}/norm`);
-    h = tf.leakyRelu(h, 0.2);
+    h = leakyRelu(h, 0.2);
   });
   return conv(h, p, 'D/logits', 1);
 }

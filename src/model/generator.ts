@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ModelConfig, unetLevels } from './config';
-import { conv, instanceNorm, type Params, upconv } from './layers';
+import { conv, instanceNorm, leakyRelu, type Params, relu, upconv } from './layers';
 import { ParamBuilder, type ParamMap } from './params';
 
 const IN_CHANNELS = 1;
@@ -54,17 +54,17 @@ export function generatorForward(x: tf.Tensor4D, p: Params, config: ModelConfig,
   let h = conv(x, p, 'G/enc1', 2);
   skips.push(h);
   for (let i = 2; i <= L; i++) {
-    h = conv(tf.leakyRelu(h, 0.2), p, `G/enc${i}`, 2);
+    h = conv(leakyRelu(h, 0.2), p, `G/enc${i}`, 2);
     if (i < L) h = instanceNorm(h, p, `G/enc${i}/norm`);
     skips.push(h);
   }
   for (let i = L; i >= 2; i--) {
-    h = upconv(tf.relu(h), p, `G/dec${i}`);
+    h = upconv(relu(h), p, `G/dec${i}`);
     h = instanceNorm(h, p, `G/dec${i}/norm`);
     if (training && config.dropout > 0 && L - i < DROPOUT_BLOCKS) h = tf.dropout(h, config.dropout) as tf.Tensor4D;
     const skip = skips[i - 2];
     if (skip === undefined) throw new Error(`internal: no skip for level ${i - 1}`);
     h = tf.concat([h, skip], 3);
   }
-  return tf.tanh(upconv(tf.relu(h), p, 'G/out'));
+  return tf.tanh(upconv(relu(h), p, 'G/out'));
 }

@@ -2,3 +2,4 @@
 export * from './config';
 export * from './pix2pix';
 export { countParams, type ParamMap } from './params';
+export { createAdam, FusedAdam, resolveAdamImplementation, type AdamConfig, type AdamImplementation, type AdamLike } from './adam';

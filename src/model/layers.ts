@@ -1,9 +1,12 @@
 /**
  * The few building blocks pix2pix needs, as plain functions of tensors and parameters:
- * 4×4 convolution, transposed convolution, instance normalisation. No parameter creation and no
+ * 4×4 convolution, transposed convolution, instance normalisation (on fused kernels where the
+ * backend has them, see ./fused-ops), ReLU and leaky ReLU. No parameter creation and no
  * state here (ParamBuilder creates parameters; the networks wire blocks together).
  */
 import * as tf from '@tensorflow/tfjs';
+import { instanceNorm as fusedInstanceNorm } from './fused-ops';
+export { leakyRelu, relu } from './fused-ops';
 
 export type Params = Map<string, tf.Tensor>;
 
@@ -31,7 +34,5 @@ export function upconv(x: tf.Tensor4D, p: Params, name: string): tf.Tensor4D {
 
 /** Instance normalisation over H, W per sample and channel, with learnable scale and offset. */
 export function instanceNorm(x: tf.Tensor4D, p: Params, name: string, eps = 1e-5): tf.Tensor4D {
-  const { mean, variance } = tf.moments(x, [1, 2], true);
-  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normed, param(p, `${name}/scale`)), param(p, `${name}/offset`));
+  return fusedInstanceNorm(x, param(p, `${name}/scale`), param(p, `${name}/offset`), eps);
 }

@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** A named gradient, as the optimisers take them. */
-export interface NamedTensor { name: string; tensor: tf.Tensor }
+import { type AdamImplementation, type AdamLike, createAdam, type NamedTensor } from './adam';
+export type { NamedTensor } from './adam';
 import { type ModelConfig, validateModelConfig } from './config';
 import { createDiscriminatorParams, discriminatorForward } from './discriminator';
 import { createGeneratorParams, generatorForward } from './generator';
@@ -25,6 +25,8 @@ export interface OptimizerConfig {
 }
 
 export const DEFAULT_OPTIMIZER: OptimizerConfig = { lr: 2e-4, beta1: 0.5, beta2: 0.999 };
+/** Adam's ε (Keras's default). */
+export const ADAM_EPSILON = 1e-7;
 
 /** Losses of one step, as numbers. */
 export interface StepLosses {
@@ -38,16 +40,26 @@ export interface StepLosses {
 export class Pix2Pix {
   readonly G: ParamMap;
   readonly D: ParamMap;
-  readonly optG: tf.AdamOptimizer;
-  readonly optD: tf.AdamOptimizer;
+  readonly optG: AdamLike;
+  readonly optD: AdamLike;
 
-  constructor(readonly config: ModelConfig, readonly optimizer: OptimizerConfig = DEFAULT_OPTIMIZER, seed = 0) {
+  /**
+   * `adam`: which Adam implementation ('auto': TensorFlow's fused kernel on the node backends,
+   * tf.js's own elsewhere; see ./adam).
+   */
+  constructor(
+    readonly config: ModelConfig,
+    readonly optimizer: OptimizerConfig = DEFAULT_OPTIMIZER,
+    seed = 0,
+    adam: AdamImplementation = 'auto',
+  ) {
     validateModelConfig(config);
     const scope = newModelScope();
     this.G = createGeneratorParams(config, seed * 2 + 1, scope);
     this.D = createDiscriminatorParams(config, seed * 2 + 2, scope);
-    this.optG = tf.train.adam(optimizer.lr, optimizer.beta1, optimizer.beta2, 1e-7);
-    this.optD = tf.train.adam(optimizer.lr, optimizer.beta1, optimizer.beta2, 1e-7);
+    const adamConfig = { lr: optimizer.lr, beta1: optimizer.beta1, beta2: optimizer.beta2, epsilon: ADAM_EPSILON };
+    this.optG = createAdam(adamConfig, adam);
+    this.optD = createAdam(adamConfig, adam);
   }
 
   get paramCounts(): { G: number; D: number } {
@@ -87,7 +99,7 @@ export class Pix2Pix {
 
   /** Sets the learning rate of both optimisers (for schedules). */
   setLearningRate(lr: number): void {
-    for (const opt of [this.optG, this.optD]) (opt as unknown as { learningRate: number }).learningRate = lr;
+    for (const opt of [this.optG, this.optD]) opt.learningRate = lr;
   }
 
   /** sCT for mri [B, S, S, 1] in [-1, 1] (no dropout). The caller disposes the result. */

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from '../errors';
 import type { ModelConfig } from '../model/config';
+import type { AdamLike } from '../model/adam';
 import type { Pix2Pix } from '../model/pix2pix';
 import { writeFileAtomicSync } from '../util/atomic-write';
 
@@ -48,9 +49,24 @@ export function resolveCheckpointPath(p: string): string {
  * Adam's running β1^t and β2^t. getWeights() leaves them out and setWeights() recomputes them with
  * pow(), which differs from the running product in the last bits; saving them keeps resume exact.
  */
-function adamPowers(opt: tf.AdamOptimizer): { name: string; v: tf.Variable }[] {
-  const o = opt as unknown as Record<string, unknown>;
-  return ['accBeta1', 'accBeta2'].flatMap((name) => (o[name] instanceof tf.Variable ? [{ name, v: o[name] }] : []));
+function adamPowers(opt: AdamLike): { name: string; v: tf.Variable }[] {
+  return [
+    { name: 'accBeta1', v: opt.accBeta1 },
+    { name: 'accBeta2', v: opt.accBeta2 },
+  ];
+}
+
+/**
+ * A saved moment is named after the saving model's tf.js variable (`<scope>/G/enc1/kernel/m`);
+ * the loading model's variables carry another scope. Maps it to this model's variable name (the
+ * fused Adam finds its slots by name; tf.js's Adam goes by position and ignores names).
+ */
+function renameMoment(saved: string, model: Pix2Pix, file: string): string {
+  const match = /^[^/]+\/((?:G|D)\/.+)\/([mv])$/.exec(saved);
+  if (match === null || match[1] === undefined) return saved; // 'iter'
+  const v = model.G.get(match[1]) ?? model.D.get(match[1]);
+  if (v === undefined) throw new CheckpointError(`${file}: optimiser state for ${match[1]}, a parameter this model does not have.`);
+  return `${v.name}/${match[2]}`;
 }
 
 /** `owned`: a fresh tensor made for the save (Adam's `iter` scalar), to dispose afterwards. */
@@ -174,7 +190,9 @@ export async function loadCheckpoint(file: string, model: Pix2Pix, options: { we
   if (options.weightsOnly !== true) {
     for (const [tag, opt] of [['optG', model.optG], ['optD', model.optD]] as const) {
       const prefix = `${tag}:`;
-      const ws = header.tensors.filter((t) => t.name.startsWith(prefix)).map((t) => ({ name: t.name.slice(prefix.length), tensor: get(t.name) }));
+      const ws = header.tensors
+        .filter((t) => t.name.startsWith(prefix))
+        .map((t) => ({ name: renameMoment(t.name.slice(prefix.length), model, path), tensor: get(t.name) }));
       if (ws.length > 0) {
         // setWeights reads `iter` and wraps each moment in a new variable: our tensors are spare.
         try {

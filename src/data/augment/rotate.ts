@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../errors';
+import { asNativeBackend, type NativeOpAttr } from '../../env/native-ops';
 
 /** One projective transform, TensorFlow order: [a0, a1, a2, b0, b1, b2, c0, c1]. */
 export type TransformRow = [number, number, number, number, number, number, number, number];
@@ -69,30 +70,6 @@ export function geometryTransform(params: GeometryParams, height: number, width:
 /** True when the row leaves every pixel where it is (no resampling needed). */
 export function isIdentityTransform(row: Readonly<TransformRow>): boolean {
   return row.every((v, i) => v === IDENTITY_TRANSFORM[i]);
-}
-
-/** The node backend's native-op entry points we use (duck-typed: tfjs-node and tfjs-node-gpu). */
-interface NativeOpAttr {
-  name: string;
-  type: number;
-  value: unknown;
-}
-interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_FLOAT: number };
-  executeSingleOutput(name: string, opAttrs: NativeOpAttr[], inputs: tf.Tensor[]): tf.Tensor;
-}
-
-function asNativeBackend(backend: unknown): NativeBackend | undefined {
-  if (typeof backend !== 'object' || backend === null) return undefined;
-  const b = backend as Partial<NativeBackend>;
-  if (typeof b.executeSingleOutput !== 'function' || typeof b.binding !== 'object' || b.binding === null) {
-    return undefined;
-  }
-  const { TF_ATTR_TYPE, TF_ATTR_STRING, TF_FLOAT } = b.binding;
-  if (typeof TF_ATTR_TYPE !== 'number' || typeof TF_ATTR_STRING !== 'number' || typeof TF_FLOAT !== 'number') {
-    return undefined;
-  }
-  return b as NativeBackend;
 }
 
 /**
