@@ -511,6 +511,15 @@ describe('n4BiasFieldCorrection', () => {
   });
 });
 
+// The issue's bar is a log-field correlation >= 0.95 over the whole head mask. This test asks for
+// >= 0.95 in white matter but only >= 0.9 over the head, because N4 (ITK's C++ filter as well as
+// this port) does not reach 0.95 over the head on about half of the phantom patients: at
+// 256×256×160 with the pipeline's settings, 11 of patients 1–20 reach it, and the worst is
+// patient 18 at 0.53 (ITK 0.49). White matter is >= 0.987 on all 20. In 8 of the 9 that miss,
+// 47–69% of the squared error lies in the face/neck soft tissue below the skull base, which N4
+// makes 12–18% too bright. That is a limit of N4, not of the phantom's field: N4 also puts a step
+// there on some bias-free phantoms, and halving the field's amplitude lowers the correlations.
+// Measure it with bench/n4/phantom-cohort.ts (bench/n4/bench-n4.ts --phantom N --itk … for ITK).
 describe('n4BiasFieldCorrection on phantom patients (src/phantom ground truth)', () => {
   for (const index of [1, 2]) {
     it(`patient ${index}: recovers the true bias field and flattens white matter like the true correction`, () => {

@@ -4,11 +4,13 @@
  *
  *   node --import tsx bench/n4/bench-n4.ts [--dims 256,256,160] [--noise 0.03] [--bias 0.3]
  *        [--shrink 4] [--method subsample|mean] [--repeat 3] [--itk path/to/itk-n4-reference]
- *        [--phantom N [--mask otsu|head]]
+ *        [--phantom N [--mask otsu|head]] [--iterations 50x50x50x50]
  *
  * --phantom N uses patient N of src/phantom (seed 1, size --dims) instead of the built-in
  * synthetic head; its ground truth gives the true bias field and the white matter. The "bias-free"
- * WM CV is then that of MRI / true bias.
+ * WM CV is then that of MRI / true bias, and the log-field correlation is also printed per region
+ * (head without the face/neck soft tissue, intracranial, white matter): see
+ * bench/n4/phantom-cohort.ts for why the face/neck matters.
  *
  * Build the ITK reference first with bench/n4/build-itk-reference.sh (needs libinsighttoolkit5-dev).
  */
@@ -34,13 +36,13 @@ const shrink = Number(arg('shrink', '4'));
 const method = arg('method', 'subsample') as 'mean' | 'subsample';
 const repeat = Number(arg('repeat', '3'));
 const itk = arg('itk', '');
-const iterations = [50, 50, 50, 50];
+const iterations = arg('iterations', '50x50x50x50').split('x').map(Number);
 
 const phantom = Number(arg('phantom', '0'));
 const maskKind = arg('mask', 'otsu');
 
 /** The test volume in the synthetic head's shape (phantom labels mapped to air / WM / other). */
-function loadVolume(): { head: SyntheticHead; headMask: Uint8Array } {
+function loadVolume(): { head: SyntheticHead; headMask: Uint8Array; phantomLabels?: Uint8Array } {
   if (phantom > 0) {
     const p = generatePhantomPatient(phantom, { size: dims, seed: 1 });
     const n = p.mri.data.length;
@@ -53,13 +55,23 @@ function loadVolume(): { head: SyntheticHead; headMask: Uint8Array } {
       trueLogField[i] = Math.log(p.bias.data[i] as number);
       unbiased[i] = (p.mri.data[i] as number) / (p.bias.data[i] as number);
     }
-    return { head: { image: p.mri, unbiased, trueLogField, labels }, headMask: p.headMask.data };
+    return { head: { image: p.mri, unbiased, trueLogField, labels }, headMask: p.headMask.data, phantomLabels: p.labels.data };
   }
   const h = generateSyntheticHead(dims, { seed: 7, noise, biasStrength: bias });
   return { head: h, headMask: Uint8Array.from(h.labels, (l) => (l === LABEL.air ? 0 : 1)) };
 }
 
-const { head, headMask } = loadVolume();
+const { head, headMask, phantomLabels } = loadVolume();
+
+/** Phantom only: correlation of a log field with the truth in the head without the face/neck soft tissue, intracranially and in WM. */
+function regionReport(logField: ArrayLike<number>): string {
+  if (phantomLabels === undefined) return '';
+  const L = phantomLabels;
+  const intracranial = new Set<number>([PHANTOM_LABEL.CSF, PHANTOM_LABEL.GREY_MATTER, PHANTOM_LABEL.WHITE_MATTER, PHANTOM_LABEL.VENTRICLE]);
+  const r = (sel: (i: number) => boolean): string => pearson(logField, head.trueLogField, sel).toFixed(4);
+  return `; head without face/neck soft tissue ${r((i) => headMask[i] !== 0 && L[i] !== PHANTOM_LABEL.SOFT_TISSUE)}, ` +
+    `intracranial ${r((i) => intracranial.has(L[i] as number))}, WM ${r(inWm)}`;
+}
 const inHead = (i: number): boolean => head.labels[i] !== LABEL.air;
 const inWm = (i: number): boolean => head.labels[i] === LABEL.wm;
 const mask = maskKind === 'head' ? headMask : defaultForegroundMask(head.image.data).mask;
@@ -84,7 +96,7 @@ console.log(
   `ours: ${times.map((t) => (t / 1000).toFixed(2)).join(' / ')} s (min ${(Math.min(...times) / 1000).toFixed(2)} s); ` +
     `iterations ${ours.iterationsRun.join(',')}; timing ${JSON.stringify(Object.fromEntries(Object.entries(ours.timing).map(([k, v]) => [k, Math.round(v)])))}`,
 );
-console.log(`ours: log-field correlation (head) ${corr.toFixed(4)}, WM CV after ${cvOurs.toFixed(4)}`);
+console.log(`ours: log-field correlation (head) ${corr.toFixed(4)}, WM CV after ${cvOurs.toFixed(4)}${regionReport(ours.logField.data)}`);
 
 if (itk !== '') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'n4-bench-'));
@@ -112,7 +124,7 @@ if (itk !== '') {
     console.log(`itk:  process ${itkTimes.map((t) => (t / 1000).toFixed(2)).join(' / ')} s; internal ${report}`);
     console.log(
       `itk:  log-field correlation (head) ${pearson(itkLog, head.trueLogField, inHead).toFixed(4)}, ` +
-        `WM CV after ${coefficientOfVariation(itkCorrected, inWm).toFixed(4)}`,
+        `WM CV after ${coefficientOfVariation(itkCorrected, inWm).toFixed(4)}${regionReport(itkLog)}`,
     );
     console.log(`ours vs itk log-field correlation (head) ${pearson(ours.logField.data, itkLog, inHead).toFixed(4)}`);
   } finally {
