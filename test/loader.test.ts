@@ -61,9 +61,10 @@ const key = (r: { patient: string; slice: number }): string => `${r.patient}#${r
 function expectedSlice(p: CachedPatient, slice: number): { mri: Float32Array; ct: Float32Array } {
   const mri = new Float32Array(PX);
   const ct = new Float32Array(PX);
+  const scale = Math.fround(p.scale); // the loader scales in float32 on the backend
   for (let i = 0; i < PX; i++) {
-    mri[i] = Math.fround(Math.fround((p.mri[slice * PX + i] ?? 0) * p.scale) * 2 - 1);
-    ct[i] = Math.fround(Math.fround((p.ct[slice * PX + i] ?? 0) * p.scale) * 2 - 1);
+    mri[i] = Math.fround(Math.fround((p.mri[slice * PX + i] ?? 0) * scale) * 2 - 1);
+    ct[i] = Math.fround(Math.fround((p.ct[slice * PX + i] ?? 0) * scale) * 2 - 1);
   }
   return { mri, ct };
 }

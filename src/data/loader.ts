@@ -28,6 +28,14 @@ export interface LoaderOptions extends OpenCacheOptions {
 
 interface SliceRef { patient: string; slice: number }
 
+interface Assembled {
+  mri: Float32Array;
+  ct: Float32Array;
+  mask: Float32Array | undefined;
+  scales: Float32Array;
+}
+
+
 export class CacheLoader implements TrainData {
   readonly imageSize: number;
   readonly ctWindow: { minHu: number; maxHu: number };
@@ -90,38 +98,49 @@ export class CacheLoader implements TrainData {
     return out;
   }
 
-  /** Assembles [B, S, S, 1] float32 [0,1] arrays for the slices. */
-  private async assemble(refs: SliceRef[]): Promise<{ mri: Float32Array; ct: Float32Array; mask: Float32Array }> {
+  /**
+   * Copies the slices' stored values (uint16 images, uint8 mask) into [B, S, S, 1] float32 arrays:
+   * TypedArray.set converts natively, with no per-pixel JavaScript. `scales[b]` maps sample b's
+   * image values to [0, 1]; the multiplication runs on the backend (see `unitTensors`).
+   */
+  private async assemble(refs: SliceRef[], withMask: boolean): Promise<Assembled> {
     const px = this.imageSize * this.imageSize;
     const mri = new Float32Array(refs.length * px);
     const ct = new Float32Array(refs.length * px);
-    const mask = new Float32Array(refs.length * px);
+    const mask = withMask ? new Float32Array(refs.length * px) : undefined;
+    const scales = new Float32Array(refs.length);
     for (let b = 0; b < refs.length; b++) {
       const r = refs[b] as SliceRef;
       const p: CachedPatient = await this.reader.get(r.patient);
       const off = r.slice * px;
-      const dst = b * px;
-      const s = p.scale;
-      for (let i = 0; i < px; i++) {
-        mri[dst + i] = (p.mri[off + i] ?? 0) * s;
-        ct[dst + i] = (p.ct[off + i] ?? 0) * s;
-        mask[dst + i] = p.mask[off + i] ?? 0;
-      }
+      mri.set(p.mri.subarray(off, off + px), b * px);
+      ct.set(p.ct.subarray(off, off + px), b * px);
+      mask?.set(p.mask.subarray(off, off + px), b * px);
+      scales[b] = p.scale;
     }
-    return { mri, ct, mask };
+    return { mri, ct, mask, scales };
+  }
+
+  /** MRI and CT of an assembled batch as [B, S, S, 1] tensors in [0, 1] (caller disposes). */
+  private unitTensors(a: Assembled, n: number): { mri: tf.Tensor4D; ct: tf.Tensor4D } {
+    const S = this.imageSize;
+    return tf.tidy(() => {
+      const scale = tf.tensor4d(a.scales, [n, 1, 1, 1]);
+      return {
+        mri: tf.mul<tf.Tensor4D>(tf.tensor4d(a.mri, [n, S, S, 1]), scale),
+        ct: tf.mul<tf.Tensor4D>(tf.tensor4d(a.ct, [n, S, S, 1]), scale),
+      };
+    });
   }
 
   async *epochBatches(epoch: number): AsyncGenerator<TrainBatch> {
     const order = this.epochOrder(epoch);
     const aug = createAugmenter({ ...this.o.augment, seed: (this.o.seed * 2_654_435_761 + epoch) >>> 0 });
     const B = this.o.batchSize;
-    const S = this.imageSize;
     for (let i = 0; i < order.length; i += B) {
       const refs = order.slice(i, i + B);
       for (const r of order.slice(i + B, i + 2 * B)) this.reader.prefetch(r.patient);
-      const a = await this.assemble(refs);
-      const mri = tf.tensor4d(a.mri, [refs.length, S, S, 1]);
-      const ct = tf.tensor4d(a.ct, [refs.length, S, S, 1]);
+      const { mri, ct } = this.unitTensors(await this.assemble(refs, false), refs.length);
       const out = aug.apply(mri, ct);
       tf.dispose([mri, ct]);
       yield { mri: out.mri, ct: out.ct };
@@ -130,13 +149,16 @@ export class CacheLoader implements TrainData {
 
   private async valBatchOf(refs: SliceRef[]): Promise<ValBatch> {
     const S = this.imageSize;
-    const a = await this.assemble(refs);
-    return tf.tidy(() => ({
-      mri: toSigned(tf.tensor4d(a.mri, [refs.length, S, S, 1])),
-      ct: toSigned(tf.tensor4d(a.ct, [refs.length, S, S, 1])),
-      mask: tf.tensor4d(a.mask, [refs.length, S, S, 1]),
-      ids: refs.map((r) => ({ ...r })),
-    })) as ValBatch;
+    const a = await this.assemble(refs, true);
+    return tf.tidy(() => {
+      const unit = this.unitTensors(a, refs.length);
+      return {
+        mri: toSigned(unit.mri),
+        ct: toSigned(unit.ct),
+        mask: tf.tensor4d(a.mask ?? new Float32Array(0), [refs.length, S, S, 1]),
+        ids: refs.map((r) => ({ ...r })),
+      };
+    }) as ValBatch;
   }
 
   async *valBatches(): AsyncGenerator<ValBatch> {
