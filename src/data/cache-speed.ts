@@ -51,7 +51,11 @@ export async function cacheSpeedTest(o: CacheSpeedOptions): Promise<CacheSpeedRe
     const t = performance.now();
     for (let e = 1; e <= (o.epochs ?? 1); e++) {
       for await (const batch of loader.epochBatches(e)) {
-        await batch.ct.data(); // wait for the backend to finish the batch
+        // Wait for the backend to finish the batch (a one-element read: training does not copy
+        // batches back to the host either).
+        const probe = tf.tidy(() => tf.slice(tf.reshape(batch.ct, [-1]), [0], [1]));
+        await probe.data();
+        probe.dispose();
         n += batch.mri.shape[0];
         b += 1;
         tf.dispose([batch.mri, batch.ct]);
