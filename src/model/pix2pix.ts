@@ -6,14 +6,14 @@
  * gradients. No data loading, logging or checkpoint files here.
  */
 import * as tf from '@tensorflow/tfjs';
-
 import { type AdamImplementation, type AdamLike, createAdam, type NamedTensor } from './adam';
-export type { NamedTensor } from './adam';
 import { type ModelConfig, validateModelConfig } from './config';
 import { createDiscriminatorParams, discriminatorForward } from './discriminator';
 import { createGeneratorParams, generatorForward } from './generator';
 import { adversarialLoss, l1Loss, stopGradient } from './losses';
 import { constantCopies, countParams, disposeParams, newModelScope, type ParamMap } from './params';
+
+export type { NamedTensor } from './adam';
 
 export interface OptimizerConfig {
   /** Adam learning rate (pix2pix: 2e-4). */
