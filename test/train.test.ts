@@ -172,6 +172,26 @@ test('resume: 2 epochs then --resume to 4 matches an uninterrupted 4-epoch run; 
     assert.ok(w !== undefined);
     assert.ok(Buffer.from((await v.data() as Float32Array).buffer).equals(Buffer.from((await w.data() as Float32Array).buffer)), `${name} differs after resume`);
   }
+  // Resumed where the cache no longer fits the memory budget (streamed through the LRU, whose
+  // default order is 'patient-blocks'): the run keeps its in-memory order and stays exact.
+  const splitStreamed = tmp('split-streamed');
+  (await train(await openLoader(9), options(splitStreamed, 2))).model.dispose();
+  const streamed = await CacheLoader.open(cache, { batchSize: 8, seed: 9, augment: { augProb: 0.8 }, maxCacheMem: 1 });
+  assert.equal(streamed.reader.inMemory, false);
+  assert.equal(streamed.dataOrder, 'patient-blocks');
+  const logsStreamed: string[] = [];
+  const c2 = await train(streamed, options(splitStreamed, 4, { resume: true, log: (m) => logsStreamed.push(m) }));
+  assert.ok(logsStreamed.some((l) => /data order: keeping the resumed run's 'shuffle'/.test(l)), logsStreamed.join('\n'));
+  for (const e of [3, 4]) {
+    const x = a.epochs.find((r) => r.epoch === e);
+    const y = c2.epochs.find((r) => r.epoch === e);
+    assert.ok(x !== undefined && y !== undefined);
+    for (const k of ['trainG', 'trainD', 'trainL1', 'valL1', 'valMaeHu'] as const) {
+      assert.equal(y[k], x[k], `streamed resume, epoch ${e} ${k}: uninterrupted ${x[k]} vs resumed ${y[k]}`);
+    }
+  }
+  c2.model.dispose();
+
   const recs = epochRecords(split);
   assert.deepEqual(recs.map((x) => x.epoch), [1, 2, 3, 4]);
   const steps = readMetrics(path.join(split, 'logs', 'metrics.jsonl')).filter((x) => x.kind === 'step').map((x) => x.step);

@@ -17,6 +17,14 @@ export interface ValBatch extends TrainBatch {
   ids: { patient: string; slice: number }[];
 }
 
+/**
+ * How an epoch's training slices are ordered: 'shuffle' (all of them shuffled together) or
+ * 'patient-blocks' (patients in shuffled pairs, slices shuffled within a pair, so a streaming
+ * reader's LRU keeps hitting). Part of a run's identity: a resumed run keeps its run's order.
+ */
+export type DataOrder = 'shuffle' | 'patient-blocks';
+export const DATA_ORDERS: readonly DataOrder[] = ['shuffle', 'patient-blocks'];
+
 export interface TrainData {
   /** Slice size S. */
   imageSize: number;
@@ -32,4 +40,6 @@ export interface TrainData {
   ctWindow: { minHu: number; maxHu: number };
   /** Train/validation patient ids. */
   split: { train: string[]; val: string[] };
+  /** The epoch order in use, when the producer has a choice; the trainer sets it on resume. */
+  dataOrder?: DataOrder;
 }

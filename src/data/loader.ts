@@ -6,7 +6,7 @@
  * Reads through CacheReader; it never touches cache files itself.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TrainBatch, TrainData, ValBatch } from './batches';
+import type { DataOrder, TrainBatch, TrainData, ValBatch } from './batches';
 import { type AugmentOptions, createAugmenter, toSigned } from './augment';
 import { type CachedPatient, CacheReader, type OpenCacheOptions } from './cache-reader';
 import { type PatientSplit, shuffleInPlace, splitPatients, type SplitOptions } from './split';
@@ -24,6 +24,8 @@ export interface LoaderOptions extends OpenCacheOptions {
   dropBackground?: boolean;
   /** Validation slices in the sample pictures (default 4). */
   sampleSlices?: number;
+  /** Epoch order (see DataOrder); default 'shuffle' when the cache is in memory, else 'patient-blocks'. */
+  order?: DataOrder;
 }
 
 interface SliceRef { patient: string; slice: number }
@@ -43,9 +45,12 @@ export class CacheLoader implements TrainData {
   private readonly train: SliceRef[];
   private readonly val: SliceRef[];
   private readonly samples: SliceRef[];
+  /** The epoch order; the trainer may set it (a resumed run keeps the order of the run it continues). */
+  dataOrder: DataOrder;
 
   private constructor(readonly reader: CacheReader, private readonly o: LoaderOptions & { seed: number }) {
     this.imageSize = reader.imageSize;
+    this.dataOrder = o.order ?? (reader.inMemory ? 'shuffle' : 'patient-blocks');
     this.ctWindow = reader.ctWindow;
     this.split = splitPatients(reader.patients.map((p) => p.id), { seed: o.seed, ...o.split });
     const slices = (ids: string[]): SliceRef[] => ids.flatMap((id) => {
@@ -83,10 +88,10 @@ export class CacheLoader implements TrainData {
     return Math.ceil(this.train.length / this.o.batchSize);
   }
 
-  /** Epoch order: shuffled; when streaming, patients are visited in shuffled blocks so the LRU hits. */
+  /** Epoch order: all slices shuffled, or (dataOrder 'patient-blocks') shuffled pairs of patients. */
   epochOrder(epoch: number): SliceRef[] {
     const rand = mulberry32((this.o.seed * 1_000_003 + epoch * 7919) >>> 0);
-    if (this.reader.inMemory) return shuffleInPlace([...this.train], rand);
+    if (this.dataOrder === 'shuffle') return shuffleInPlace([...this.train], rand);
     const byPatient = new Map<string, SliceRef[]>();
     for (const r of this.train) byPatient.set(r.patient, [...(byPatient.get(r.patient) ?? []), r]);
     const ids = shuffleInPlace([...byPatient.keys()], rand);

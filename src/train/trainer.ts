@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readCacheParams } from '../cache/metadata';
-import type { TrainData } from '../data/batches';
+import { DATA_ORDERS, type DataOrder, type TrainData } from '../data/batches';
 import { ConfigError } from '../errors';
 import type { ModelConfig } from '../model/config';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
@@ -61,6 +61,17 @@ export interface TrainResult {
 }
 
 /** Learning rate of `epoch` (1-based) under the policy. */
+/**
+ * A resumed run reads the cache in the order of the run it continues, even when this machine
+ * picks another by default (in memory vs streamed), so the resume stays exact.
+ */
+function keepDataOrder(data: TrainData, saved: unknown, config: Record<string, unknown>, log: (m: string) => void): void {
+  if (data.dataOrder === undefined || !DATA_ORDERS.includes(saved as DataOrder) || saved === data.dataOrder) return;
+  log(`data order: keeping the resumed run's '${String(saved)}' (this run would have used '${data.dataOrder}'), so the resume stays exact`);
+  data.dataOrder = saved as DataOrder;
+  config['dataOrder'] = saved;
+}
+
 export function learningRateAt(epoch: number, epochs: number, lr: number, policy: TrainOptions['lrPolicy'] = 'constant'): number {
   if (policy !== 'linear') return lr;
   const flat = Math.floor(epochs / 2);
@@ -107,6 +118,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   const config = {
     model: options.model, optimizer: options.optimizer, lrPolicy: options.lrPolicy ?? 'constant', epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow,
     ...(cacheDir !== undefined ? { cacheDir } : {}), ...options.extraConfig, ...(preprocess !== undefined ? { preprocess } : {}),
+    ...(data.dataOrder !== undefined ? { dataOrder: data.dataOrder } : {}),
   };
 
   const model = new Pix2Pix(options.model, options.optimizer, options.seed);
@@ -125,6 +137,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     startEpoch = st.epoch;
     step = st.step;
     best = st.bestValMaeHu;
+    keepDataOrder(data, st.config['dataOrder'], config, log);
     metrics.truncateAfterEpoch(startEpoch);
     log(`resumed from ${from}: epoch ${startEpoch}, step ${step}, best val MAE ${best?.toFixed(1) ?? '–'} HU`);
   }
