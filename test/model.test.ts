@@ -94,3 +94,29 @@ test('bad model sizes are refused with the reason', () => {
   assert.throws(() => new Pix2Pix({ ...tiny, imageSize: 100 }), (e: unknown) => e instanceof ConfigError && /power of two/.test(e.message));
   assert.throws(() => new Pix2Pix({ ...tiny, ngf: 0 }), ConfigError);
 });
+
+test('the fused and the pure-JS routes train the same model: same first-step losses, both lower L1', async () => {
+  const [x, y] = pair(32, 7);
+  const run = (): { first: number; last: number; firstG: number } => {
+    const m = new Pix2Pix(tiny, { lr: 2e-3, beta1: 0.5, beta2: 0.999 }, 11);
+    const first = m.trainStep(x, y);
+    let last = first;
+    for (let i = 0; i < 30; i++) last = m.trainStep(x, y);
+    m.dispose();
+    return { first: first.gL1, last: last.gL1, firstG: first.g };
+  };
+  const fused = run();
+  assert.ok(fused.last < 0.8 * fused.first, `fused: L1 ${fused.first} -> ${fused.last}`);
+  const previous = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    const js = run();
+    // The first step's losses come before any update: the two routes compute the same function.
+    assert.ok(Math.abs(js.first - fused.first) < 1e-4 * fused.first, `first L1: js ${js.first} vs fused ${fused.first}`);
+    assert.ok(Math.abs(js.firstG - fused.firstG) < 1e-4 * fused.firstG, `first G loss: js ${js.firstG} vs fused ${fused.firstG}`);
+    assert.ok(js.last < 0.8 * js.first, `pure JS: L1 ${js.first} -> ${js.last}`);
+  } finally {
+    await tf.setBackend(previous);
+  }
+  tf.dispose([x, y]);
+});
