@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadBackend } from '../src/env/backend';
 import { ConfigError } from '../src/errors';
-import { createAdam, FusedAdam, resolveAdamImplementation, type AdamConfig } from '../src/model';
+import { type AdamConfig, type AdamLike, createAdam, FusedAdam, resolveAdamImplementation } from '../src/model';
 
 const CONFIG: AdamConfig = { lr: 0.05, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
 let counter = 0;
@@ -31,6 +31,17 @@ function variables(seed: number): tf.Variable[] {
 
 function grads(vars: tf.Variable[], step: number): { name: string; tensor: tf.Tensor }[] {
   return vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(values(v.size, 100 * step + i), v.shape) }));
+}
+
+/** Applies steps from..to of the deterministic gradients to each (optimiser, variables) run. */
+function runSteps(runs: { opt: AdamLike; vars: tf.Variable[] }[], from: number, to: number): void {
+  for (let step = from; step <= to; step++) {
+    for (const { opt, vars } of runs) {
+      const g = grads(vars, step);
+      opt.applyGradients(g);
+      tf.dispose(g.map((x) => x.tensor));
+    }
+  }
 }
 
 /** TensorFlow's / Keras's Adam rule in float64. */
@@ -106,11 +117,7 @@ test('fused Adam state continues exactly in another fused optimiser (getWeights/
   const a = variables(3);
   const b = variables(3);
   const optA = new FusedAdam(CONFIG);
-  for (let step = 1; step <= 3; step++) {
-    const g = grads(a, step);
-    optA.applyGradients(g);
-    tf.dispose(g.map((x) => x.tensor));
-  }
+  runSteps([{ opt: optA, vars: a }], 1, 3);
   // b takes a's weights and a's optimiser state, renamed to b's variables.
   b.forEach((v, i) => v.assign(a[i] as tf.Tensor));
   const scopeB = b[0]?.name.split('/')[0] ?? '';
@@ -123,13 +130,7 @@ test('fused Adam state continues exactly in another fused optimiser (getWeights/
   optB.accBeta1.assign(optA.accBeta1);
   optB.accBeta2.assign(optA.accBeta2);
   tf.dispose(stateA.map((w) => w.tensor));
-  for (let step = 4; step <= 5; step++) {
-    const ga = grads(a, step);
-    const gb = grads(b, step);
-    optA.applyGradients(ga);
-    optB.applyGradients(gb);
-    tf.dispose([...ga, ...gb].map((x) => x.tensor));
-  }
+  runSteps([{ opt: optA, vars: a }, { opt: optB, vars: b }], 4, 5);
   a.forEach((v, i) => assert.deepEqual(Array.from(b[i]?.dataSync() ?? []), Array.from(v.dataSync()), `after resume, ${v.name}`));
   optA.dispose();
   optB.dispose();
@@ -141,13 +142,7 @@ test("tf.js Adam's state (a checkpoint from the pure-JS backend) has the fused A
   const d = variables(4);
   const optC = createAdam(CONFIG, 'tfjs');
   const optD = createAdam(CONFIG, 'fused');
-  for (let step = 1; step <= 3; step++) {
-    const gc = grads(c, step);
-    const gd = grads(d, step);
-    optC.applyGradients(gc);
-    optD.applyGradients(gd);
-    tf.dispose([...gc, ...gd].map((x) => x.tensor));
-  }
+  runSteps([{ opt: optC, vars: c }, { opt: optD, vars: d }], 1, 3);
   const strip = (n: string): string => n.replace(/^adamtest\d+\//, '');
   const sc = await optC.getWeights();
   const sd = await optD.getWeights();
