@@ -2,7 +2,8 @@
 # One-shot, idempotent set-up of a fresh machine (Debian/Ubuntu, Node 20) for mri2ct; both README
 # commands run it first, and it takes a few seconds once everything is in place.
 #   1. Debian packages: canvas build deps, Jupyter (nbconvert/nbclient/ipykernel), h5py + nibabel
-#      for the interop tests, the classic notebook server and Chromium for the browser test.
+#      for the interop tests, the classic notebook server and Chromium for the browser test,
+#      dcm2niix and pydicom as DICOM references for the reader tests.
 #   2. npm ci from the committed lockfile (install scripts off: tfjs-node's would download
 #      libtensorflow), then the native addons: canvas and zeromq (tslab) rebuilt, and the
 #      TensorFlow binding via scripts/setup-tfjs.sh (offline route included).
@@ -22,6 +23,7 @@ APT_PACKAGES=(
   jupyter-nbconvert python3-nbclient python3-ipykernel
   python3-h5py python3-nibabel
   jupyter-notebook chromium
+  dcm2niix python3-pydicom
 )
 
 # --- 1. Debian packages ---------------------------------------------------------------------
