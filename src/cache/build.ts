@@ -29,6 +29,8 @@ export interface BuildCacheOptions {
   shard?: { k: number; n: number };
   /** Rebuild even valid entries. */
   force?: boolean;
+  /** Which volume of 4D inputs to take (they are refused without it). */
+  volume?: number;
   /** One event per finished patient. */
   onProgress?: ProgressCallback;
   log?: (message: string) => void;
@@ -137,7 +139,7 @@ export async function buildCache(o: BuildCacheOptions): Promise<BuildCacheResult
   for (const pair of mine) {
     const file = format.pathFor(o.cacheDir, pair.id);
     if (o.force !== true && (await isValidEntry(o.cacheDir, pair.id, file, format, hash))) skipped.push(pair.id);
-    else jobs.push({ pair, params: o.params, paramsHash: hash, cacheDir: o.cacheDir, format: format.name });
+    else jobs.push({ pair, params: o.params, paramsHash: hash, cacheDir: o.cacheDir, format: format.name, ...(o.volume !== undefined ? { volume: o.volume } : {}) });
   }
   const built: PatientOutcome[] = [];
   const failed: { id: string; error: string }[] = [];
@@ -173,6 +175,7 @@ export function formatBuildSummary(r: BuildCacheResult): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
   out.push('', `built ${r.built.length}, already cached ${r.skipped.length}, failed ${r.failed.length} — ${r.seconds.toFixed(1)} s (${r.format})`);
+  for (const b of r.built) for (const n of b.notes ?? []) out.push(`  ${b.id}: ${n}`);
   for (const f of r.failed) out.push(`  FAILED ${f.id}: ${f.error}`);
   return out.join('\n');
 }

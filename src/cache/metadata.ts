@@ -39,6 +39,10 @@ export interface PatientMetadata {
   timings: PreprocessedPatient['timings'];
   /** Slices whose head mask is empty or almost (<1% of pixels): candidates to drop in training. */
   backgroundSlices: number[];
+  /** The inputs as stored (format, storage orientation, grid) and whether the CT was resampled. */
+  source?: PreprocessedPatient['source'];
+  /** What was done to the inputs, and warnings. */
+  notes?: string[];
 }
 
 export const metadataDir = (cacheDir: string): string => path.join(cacheDir, 'metadata');

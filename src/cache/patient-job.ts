@@ -20,6 +20,8 @@ export interface PatientJob {
   paramsHash: string;
   cacheDir: string;
   format: 'h5' | 'npy';
+  /** Which volume of 4D inputs to take (refused without it). */
+  volume?: number;
 }
 
 export interface PatientOutcome {
@@ -30,11 +32,20 @@ export interface PatientOutcome {
   timings?: Record<StepName, number>;
   writeSeconds?: number;
   seconds?: number;
+  /** What was done to the inputs (reoriented, CT resampled) and warnings. */
+  notes?: string[];
 }
 
+/** SHA-256 of a file, or of a folder's files (a DICOM series: names and contents, sorted). */
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  const files = fs.statSync(file).isDirectory()
+    ? fs.readdirSync(file).sort().map((f) => path.join(file, f)).filter((f) => fs.statSync(f).isFile())
+    : [file];
+  for (const f of files) {
+    if (files.length > 1) h.update(path.basename(f));
+    for await (const chunk of fs.createReadStream(f)) h.update(chunk as Buffer);
+  }
   return h.digest('hex');
 }
 
@@ -42,7 +53,7 @@ export async function processPatient(job: PatientJob): Promise<PatientOutcome> {
   const t0 = performance.now();
   const id = job.pair.id;
   try {
-    const p = await preprocessPatient(job.pair, job.params);
+    const p = await preprocessPatient(job.pair, job.params, undefined, job.volume !== undefined ? { volume: job.volume } : {});
     const tw = performance.now();
     const { format } = getCacheFormat(job.format);
     const file = format.pathFor(job.cacheDir, id);
@@ -59,10 +70,10 @@ export async function processPatient(job: PatientJob): Promise<PatientOutcome> {
       id, file: path.relative(job.cacheDir, file), format: job.format, shape: p.shape, paramsHash: job.paramsHash, checksum: attrs.checksum,
       sourceFiles: { mri: job.pair.mri, ct: job.pair.ct },
       sourceSha256: { mri: await sha256File(job.pair.mri), ct: await sha256File(job.pair.ct) }, normalization: p.normalization, geometry: p.geometry, stats: p.stats,
-      timings: p.timings, backgroundSlices: backgroundSliceIndices(p.mask, p.shape),
+      timings: p.timings, backgroundSlices: backgroundSliceIndices(p.mask, p.shape), source: p.source, notes: p.notes,
     });
     const writeSeconds = (performance.now() - tw) / 1000;
-    return { id, ok: true, shape: p.shape, timings: p.timings, writeSeconds, seconds: (performance.now() - t0) / 1000 };
+    return { id, ok: true, shape: p.shape, timings: p.timings, writeSeconds, seconds: (performance.now() - t0) / 1000, notes: p.notes };
   } catch (err) {
     const msg = err instanceof Mri2ctError ? err.message : `${(err as Error).name}: ${(err as Error).message} (while preprocessing ${job.pair.mri})`;
     return { id, ok: false, error: msg, seconds: (performance.now() - t0) / 1000 };

@@ -16,14 +16,15 @@ import { readCacheParams, type CacheParamsFile } from '../cache/metadata';
 import { niftiId } from '../dataset/discover';
 import { currentBackend, loadBackend } from '../env/backend';
 import { CheckpointError, ConfigError, Mri2ctError } from '../errors';
-import { axisCodes } from '../io/nifti-affine';
 import { readNifti } from '../io/nifti-read';
 import { writeNifti } from '../io/nifti-write';
 import type { Vec3, Volume } from '../io/volume';
 import type { ModelConfig } from '../model/config';
 import { DEFAULT_OPTIMIZER, Pix2Pix } from '../model/pix2pix';
 import { paramsHash, PIPELINE_VERSION, resolvePreprocessParams, type PreprocessParams } from '../preprocess/params';
-import { checkVolume, preprocessMri, type PreprocessedMri } from '../preprocess/pipeline';
+import { checkVolume, looksLikeHu, type IntensityProfile } from '../preprocess/input-checks';
+import { preprocessMri, type PreprocessedMri } from '../preprocess/pipeline';
+import { obliquityWarning, reorientFromCanonical, reorientToCanonical } from '../preprocess/reorient';
 import { loadCheckpoint, readCheckpointState, resolveCheckpointPath, type CheckpointState } from '../train/checkpoint';
 import type { ProgressCallback } from '../util/progress';
 import { restoreCtToOriginalGrid } from './restore';
@@ -127,40 +128,14 @@ export interface PredictFileResult extends Omit<SctPrediction, 'cacheSpace'> {
   ioSeconds: number;
 }
 
-/** Rejects MRIs whose intensities the pipeline cannot sensibly handle (beyond the pipeline's own checks). */
-function checkMriIntensities(data: Float32Array, file: string): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  let veryNegative = 0;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i] as number;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-    if (v < -500) veryNegative++;
-  }
-  if (!(hi > lo)) {
-    throw new Mri2ctError(`MRI ${file} is constant (every voxel ${lo}): there is no image to convert. Check the file.`);
-  }
-  if (veryNegative > 0.2 * data.length) {
+/** Rejects an "MRI" with Hounsfield-like values (a CT passed by mistake). */
+function checkMriIntensities(p: IntensityProfile, file: string): void {
+  if (looksLikeHu(p)) {
     throw new Mri2ctError(
-      `MRI ${file} looks like a CT, not an MRI: ${((100 * veryNegative) / data.length).toFixed(0)}% of its voxels are below −500 (values ${lo.toFixed(0)}..${hi.toFixed(0)}). ` +
+      `MRI ${file} looks like a CT, not an MRI: ${(100 * p.belowMinus500).toFixed(0)}% of its voxels are below −500 (values ${p.min.toFixed(0)}..${p.max.toFixed(0)}). ` +
         'Pass the MR image (e.g. mr.nii.gz), not the CT.',
     );
   }
-}
-
-/** Geometry notes: slices that are not axial, anisotropic in-plane voxels. */
-function geometryWarnings(vol: Volume<ArrayLike<number>>, file: string): string[] {
-  const out: string[] = [];
-  const codes = axisCodes(vol.affine);
-  if (!/^..[SI]$/.test(codes)) {
-    out.push(`${file}: the third voxel axis runs along ${codes[2] ?? '?'} (orientation ${codes}), so its slices are not axial; the model was trained on axial slices. Reorient the MRI to axial storage (e.g. RAS/LPS) for a useful sCT.`);
-  }
-  const [sx, sy] = vol.spacing;
-  if (Math.abs(sx / sy - 1) > 0.05) {
-    out.push(`${file}: in-plane voxels are ${sx.toFixed(2)}×${sy.toFixed(2)} mm (not square); slices are resized as if they were square, as in training. Resample to square in-plane voxels for a faithful sCT.`);
-  }
-  return out;
 }
 
 /** A loaded generator with the preprocessing it was trained with. */
@@ -227,10 +202,12 @@ export class SctPredictor {
     const t0 = performance.now();
     const data = mri.data instanceof Float32Array ? mri.data : Float32Array.from(mri.data);
     const vol = { ...mri, data };
-    checkVolume(vol, file, 'MRI');
-    checkMriIntensities(data, file);
-    const warnings = [...this.preprocessing.warnings, ...geometryWarnings(vol, file)];
-    const pre = preprocessMri(vol, this.params, { what: `MRI ${file}`, onProgress: wrapStage(options.onProgress, `${id}: preprocess`) });
+    const profile = checkVolume(vol, file, 'MRI');
+    checkMriIntensities(profile, file);
+    const canon = reorientToCanonical(vol);
+    const oblique = obliquityWarning(canon.reorientation, `MRI ${file}`);
+    const warnings = [...this.preprocessing.warnings, ...(oblique !== undefined ? [oblique] : [])];
+    const pre = preprocessMri(canon, this.params, { what: `MRI ${file}`, onProgress: wrapStage(options.onProgress, `${id}: preprocess`) });
     const t1 = performance.now();
 
     const [n, S] = pre.shape;
@@ -254,10 +231,13 @@ export class SctPredictor {
     }
     const t2 = performance.now();
 
-    const hu = restoreCtToOriginalGrid(out, pre.geometry, { ctWindow: this.ctWindow, headMask: pre.headMask, airHu: this.params.ctArtifacts.airHu });
+    // back from cache space to the canonical grid, then into the MRI's own storage order
+    const rec = canon.reorientation;
+    const hu = reorientFromCanonical(restoreCtToOriginalGrid(out, pre.geometry, { ctWindow: this.ctWindow, headMask: pre.headMask, airHu: this.params.ctArtifacts.airHu }), rec);
+    const headMask = reorientFromCanonical(pre.headMask, rec);
     const t3 = performance.now();
     const geom = { dims: [...mri.dims] as Vec3, spacing: [...mri.spacing] as Vec3, affine: mri.affine.map((r) => r.slice()) };
-    const { mri: cacheMri, mask: cacheMask, headMask, ...rest } = pre;
+    const { mri: cacheMri, mask: cacheMask, headMask: _canonicalMask, ...rest } = pre;
     return {
       id,
       sct: { data: hu, ...geom },

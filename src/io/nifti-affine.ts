@@ -193,26 +193,59 @@ const AXIS_LABELS: [string, string][] = [
   ['I', 'S'],
 ];
 
+/** Which world axis a voxel axis points along (0 = x/R, 1 = y/A, 2 = z/S) and in which sense. */
+export interface AxisOrientation {
+  /** World axis 0, 1 or 2; -1 when the affine collapses this voxel axis. */
+  worldAxis: -1 | 0 | 1 | 2;
+  /** +1 when the voxel index grows towards R/A/S, -1 towards L/P/I. */
+  sign: 1 | -1;
+}
+
+/**
+ * For each voxel axis, the world axis it points to most (nibabel.orientations.io_orientation):
+ * the direction cosines are replaced by their nearest orthogonal matrix, then voxel axes are
+ * assigned greedily in order, each taking the world axis of its largest cosine not yet taken.
+ */
+export function ioOrientation(affine: Affine): [AxisOrientation, AxisOrientation, AxisOrientation] {
+  const zooms = columnNorms(affine).map((z) => (z === 0 ? 1 : z));
+  const rs = linearPart(affine).map((row) => row.map((v, c) => v / (zooms[c] ?? 1))) as Mat3;
+  const r = nearestOrthogonal(rs) ?? rs;
+  const out: AxisOrientation[] = [];
+  for (let inAx = 0; inAx < 3; inAx++) {
+    const col = r.map((row) => row[inAx] ?? 0);
+    if (col.every((v) => Math.abs(v) <= 1e-8)) {
+      out.push({ worldAxis: -1, sign: 1 });
+      continue;
+    }
+    let outAx: 0 | 1 | 2 = 0;
+    for (const k of [1, 2] as const) if (Math.abs(col[k] ?? 0) > Math.abs(col[outAx] ?? 0)) outAx = k;
+    out.push({ worldAxis: outAx, sign: (col[outAx] ?? 0) < 0 ? -1 : 1 });
+    r[outAx] = [0, 0, 0];
+  }
+  return out as [AxisOrientation, AxisOrientation, AxisOrientation];
+}
+
 /**
  * Axis codes of an affine, e.g. 'RAS' or 'LPS': for each voxel axis, the world direction it
  * points to most (nibabel.aff2axcodes / io_orientation). An axis the affine collapses gets '?'.
  */
 export function axisCodes(affine: Affine): string {
+  return ioOrientation(affine)
+    .map(({ worldAxis, sign }) => (worldAxis < 0 ? '?' : (AXIS_LABELS[worldAxis] ?? ['?', '?'])[sign < 0 ? 0 : 1]))
+    .join('');
+}
+
+/**
+ * How far the voxel axes are from the world axes, in degrees (nibabel.affines.obliquity, largest
+ * over the three world axes): 0 for a grid stored along x/y/z, e.g. 18.5 for a tilted CT gantry.
+ */
+export function obliquityDegrees(affine: Affine): number {
   const zooms = columnNorms(affine).map((z) => (z === 0 ? 1 : z));
-  const rs = linearPart(affine).map((row) => row.map((v, c) => v / (zooms[c] ?? 1))) as Mat3;
-  const r = nearestOrthogonal(rs) ?? rs;
-  let codes = '';
-  for (let inAx = 0; inAx < 3; inAx++) {
-    const col = r.map((row) => row[inAx] ?? 0);
-    if (col.every((v) => Math.abs(v) <= 1e-8)) {
-      codes += '?';
-      continue;
-    }
-    let outAx = 0;
-    for (let k = 1; k < 3; k++) if (Math.abs(col[k] ?? 0) > Math.abs(col[outAx] ?? 0)) outAx = k;
-    const labels = AXIS_LABELS[outAx] ?? ['?', '?'];
-    codes += (col[outAx] ?? 0) < 0 ? labels[0] : labels[1];
-    r[outAx as 0 | 1 | 2] = [0, 0, 0];
+  const m = linearPart(affine);
+  let worst = 0;
+  for (let row = 0; row < 3; row++) {
+    const best = Math.max(...[0, 1, 2].map((c) => Math.abs((m[row]?.[c] ?? 0) / (zooms[c] ?? 1))));
+    worst = Math.max(worst, Math.acos(Math.min(1, best)));
   }
-  return codes;
+  return (worst * 180) / Math.PI;
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors';
 
 /** Bump when the pipeline's output changes for the same parameters. */
-export const PIPELINE_VERSION = 1;
+export const PIPELINE_VERSION = 2;
 
 export interface PreprocessParams {
   n4: {

@@ -1,16 +1,17 @@
 /**
- * Preprocesses one patient, the eight steps in order: N4 (MRI) → head mask → MRI-guided CT
+ * Preprocesses one patient, the eight steps in order, after the pair is read, checked, brought to
+ * canonical RAS+ order and put on one grid (load-pair.ts): N4 (MRI) → head mask → MRI-guided CT
  * artifact removal → outlier clipping → normalisation to [0,1] → ROI crop → resize of each axial
- * slice to S×S → clamp to [0,1]. Returns the cache arrays [slices, S, S], the normalisation
- * mapping and the geometry needed to put a prediction back into the original volume, with
- * per-step timings. Reads the two NIfTI files; writes nothing (the cache builder does).
+ * slice to S×S (square in mm) → clamp to [0,1]. Returns the cache arrays [slices, S, S], the
+ * normalisation mapping and the geometry needed to put a prediction back into the original
+ * volume (its storage order included), with per-step timings and notes on what was done to the
+ * inputs. Reads the two image files; writes nothing (the cache builder does).
  * The MRI half is {@link preprocessMri}, which inference runs alone on a new MRI: training and
  * prediction share the same step code.
  */
-import { readNifti } from '../io/nifti-read';
 import { axisCodes } from '../io/nifti-affine';
 import type { Affine, Vec3, Volume } from '../io/volume';
-import { Mri2ctError, PairMismatchError } from '../errors';
+import { Mri2ctError } from '../errors';
 import type { PatientPair } from '../dataset/discover';
 import type { ProgressCallback } from '../util/progress';
 import { clamp01 } from './clamp';
@@ -18,9 +19,11 @@ import { clipCt, clipMri } from './clip';
 import { type CropBox, cropBoxFromMask, cropVolume } from './crop';
 import { removeCtArtifacts } from './ct-artifacts';
 import { headMaskWithStats } from './head-mask';
+import { loadPair, type LoadOptions, type PairSource } from './load-pair';
 import { n4BiasFieldCorrection } from './n4';
 import { normalizeCt, normalizedHu, normalizeMri } from './normalize';
 import type { PreprocessParams } from './params';
+import type { OrientationRecord } from './reorient';
 import { resizeSlices, type SliceGeometry } from './resize';
 
 export const STEP_NAMES = ['read', 'n4', 'mask', 'ct_artifacts', 'clip', 'normalize', 'crop', 'resize', 'clamp'] as const;
@@ -28,14 +31,17 @@ export type StepName = (typeof STEP_NAMES)[number];
 
 /** Everything needed to map cache slices back to the original volume (stored in metadata/). */
 export interface PatientGeometry {
-  /** Original volume size and voxel geometry. */
+  /** The volume's grid in canonical (RAS+) storage order, where crop and slices are defined. */
   dims: Vec3;
   spacing: Vec3;
   affine: Affine;
+  /** Canonical orientation ('RAS'). */
   orientation: string;
-  /** ROI crop box in original voxels. */
+  /** How the stored volume maps onto the canonical grid (original orientation, dims, affine). */
+  reorientation?: OrientationRecord;
+  /** ROI crop box in canonical voxels. */
   crop: CropBox;
-  /** Pad-to-square and resize of each cropped axial slice. */
+  /** Pad-to-square (in mm) and resize of each cropped axial slice; pixelMm = mm per cache pixel. */
   slices: SliceGeometry;
 }
 
@@ -51,30 +57,13 @@ export interface PreprocessedPatient {
   geometry: PatientGeometry;
   stats: { headVolumeMl: number; ctVoxelsCleared: number; n4Iterations: number[] };
   timings: Record<StepName, number>;
+  /** Where the inputs came from and how they were aligned (storage orders, CT resampling). */
+  source: PairSource;
+  /** What was done to the inputs, and warnings (reoriented, resampled, oblique). */
+  notes: string[];
 }
 
-function sameGrid(a: { dims: Vec3; affine: Affine }, b: { dims: Vec3; affine: Affine }): string | undefined {
-  if (a.dims.join() !== b.dims.join()) return `sizes differ (MRI ${a.dims.join('×')}, CT ${b.dims.join('×')})`;
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 4; c++) {
-      const d = Math.abs((a.affine[r]?.[c] ?? 0) - (b.affine[r]?.[c] ?? 0));
-      if (d > 1e-2 * (c === 3 ? 10 : 1)) return `affines differ (row ${r}, column ${c}: ${a.affine[r]?.[c]} vs ${b.affine[r]?.[c]})`;
-    }
-  }
-  return undefined;
-}
-
-/** Rejects volumes the pipeline cannot handle: 2D images and non-finite voxels. */
-export function checkVolume(img: { dims: Vec3; data: Float32Array }, file: string, what: string): void {
-  if (img.dims[2] < 2 || img.dims[0] < 8 || img.dims[1] < 8) {
-    throw new Mri2ctError(`${what} ${file} is ${img.dims.join('×')}: a 3D volume (at least 8×8×2) is needed, not a 2D image.`);
-  }
-  let bad = 0;
-  for (let i = 0; i < img.data.length; i++) if (!Number.isFinite(img.data[i] ?? 0)) bad++;
-  if (bad > 0) {
-    throw new Mri2ctError(`${what} ${file} has ${bad} NaN/Inf voxel(s). Fix the export (or replace them, e.g. with 0 for MRI and −1000 HU for CT) and rerun.`);
-  }
-}
+export { checkVolume } from './input-checks';
 
 /**
  * Step timings and progress: `lap(step)` adds the time since the previous lap to that step (a step
@@ -124,7 +113,17 @@ export interface PreprocessMriOptions {
   timer?: StepTimer;
   /** Progress per step when no timer is given. */
   onProgress?: ProgressCallback;
+  /** Smallest plausible head mask in ml (default {@link MIN_HEAD_ML}); smaller is refused. */
+  minHeadMl?: number;
 }
+
+/**
+ * Smallest head mask accepted, in ml. A whole adult head above the skull base is about
+ * 2,500–5,000 ml (the real T1s in ../shared/scans: 2,700–4,000 ml); a brain alone 1,100–1,500 ml
+ * (the skull-stripped scans there: 950–1,750 ml). A brain-only mask would let CT clean-up erase
+ * the skull, so such an MRI is refused.
+ */
+export const MIN_HEAD_ML = 2000;
 
 /**
  * Steps 1, 2 and the MRI parts of 4–8 on one MRI volume: N4 → head mask → percentile clipping in
@@ -132,7 +131,7 @@ export interface PreprocessMriOptions {
  * for the MRI of a pair (then the CT half with the same mask and crop box), and inference runs it
  * on a new MRI, so a model sees the same input either way.
  */
-export function preprocessMri(mriImg: Volume<ArrayLike<number>> & { orientation?: string }, params: PreprocessParams, options: PreprocessMriOptions = {}): PreprocessedMri {
+export function preprocessMri(mriImg: Volume<ArrayLike<number>> & { orientation?: string; reorientation?: OrientationRecord }, params: PreprocessParams, options: PreprocessMriOptions = {}): PreprocessedMri {
   const what = options.what ?? 'the MRI';
   const timer = options.timer ?? new StepTimer(what, MRI_STEP_NAMES.length, options.onProgress);
   const n4 = params.n4.enabled
@@ -145,6 +144,14 @@ export function preprocessMri(mriImg: Volume<ArrayLike<number>> & { orientation?
   timer.lap('n4');
 
   const { mask, stats: maskStats } = headMaskWithStats(mri, { ...params.headMask, what });
+  const minMl = options.minHeadMl ?? MIN_HEAD_ML;
+  if (maskStats.volumeMl < minMl) {
+    throw new Mri2ctError(
+      `the head mask of ${what} is only ${maskStats.volumeMl.toFixed(0)} ml (a whole head is 2,500–5,000 ml, a brain alone 1,100–1,500 ml): ` +
+        'the MRI looks skull-stripped (brain only) or cut to a small field of view. The pipeline needs the whole head (skull and scalp) to pair it with the CT: ' +
+        'use the MRI before brain extraction.',
+    );
+  }
   timer.lap('mask');
 
   const mriClip = clipMri(mri, mask, { lowPercentile: params.clip.mriLowPercentile, highPercentile: params.clip.mriHighPercentile, what });
@@ -159,8 +166,9 @@ export function preprocessMri(mriImg: Volume<ArrayLike<number>> & { orientation?
   timer.lap('crop');
 
   const size = params.resize.size;
-  const mriR = resizeSlices(mriC, { size, interpolation: 'bilinear', padValue: 0 });
-  const maskR = resizeSlices(maskC, { size, interpolation: 'nearest', padValue: 0 });
+  const pixelSpacing: [number, number] = [mriImg.spacing[0], mriImg.spacing[1]];
+  const mriR = resizeSlices(mriC, { size, interpolation: 'bilinear', padValue: 0, pixelSpacing });
+  const maskR = resizeSlices(maskC, { size, interpolation: 'nearest', padValue: 0, pixelSpacing });
   timer.lap('resize');
 
   const mriOut = clamp01(mriR.data, { inPlace: true });
@@ -175,24 +183,19 @@ export function preprocessMri(mriImg: Volume<ArrayLike<number>> & { orientation?
     shape: [maskC.dims[2], size, size],
     normalization: { min: mriClip.low, max: mriClip.high, method: `percentile-${params.clip.mriLowPercentile}-${params.clip.mriHighPercentile}-in-head${params.n4.enabled ? '-after-n4' : ''}` },
     geometry: {
-      dims: mriImg.dims, spacing: mriImg.spacing, affine: mriImg.affine, orientation: mriImg.orientation ?? axisCodes(mriImg.affine), crop: box, slices: mriR.geometry,
+      dims: mriImg.dims, spacing: mriImg.spacing, affine: mriImg.affine, orientation: mriImg.orientation ?? axisCodes(mriImg.affine),
+      ...(mriImg.reorientation !== undefined ? { reorientation: mriImg.reorientation } : {}), crop: box, slices: mriR.geometry,
     },
     stats: { headVolumeMl: maskStats.volumeMl, n4Iterations: n4?.iterationsRun ?? [] },
     timings: timer.timings,
   };
 }
 
-export async function preprocessPatient(pair: PatientPair, params: PreprocessParams, onProgress?: ProgressCallback): Promise<PreprocessedPatient> {
+export async function preprocessPatient(pair: PatientPair, params: PreprocessParams, onProgress?: ProgressCallback, options: LoadOptions = {}): Promise<PreprocessedPatient> {
   // read, the seven MRI steps, then the CT's artifacts, clip, normalize, crop, resize, clamp
   const timer = new StepTimer(pair.id, 1 + MRI_STEP_NAMES.length + 6, onProgress);
-  const [mriImg, ctImg] = await Promise.all([readNifti(pair.mri), readNifti(pair.ct)]);
-  checkVolume(mriImg, pair.mri, 'MRI');
-  checkVolume(ctImg, pair.ct, 'CT');
-  const mismatch = sameGrid(mriImg, ctImg);
-  if (mismatch !== undefined) {
-    throw new PairMismatchError(`patient ${pair.id}: MRI ${pair.mri} and CT ${pair.ct} are not on the same voxel grid: ${mismatch}. ` +
-      'Resample the CT onto the MRI grid (paired data must be co-registered, as SynthRAD2023 is).');
-  }
+  const loaded = await loadPair(pair, options);
+  const { mri: mriImg, ct: ctImg } = loaded;
   timer.lap('read');
 
   const m = preprocessMri(mriImg, params, { what: `MRI of patient ${pair.id} (${pair.mri})`, maskWhat: `head mask of patient ${pair.id}`, timer });
@@ -207,7 +210,7 @@ export async function preprocessPatient(pair: PatientPair, params: PreprocessPar
   const ctC = cropVolume(ctNorm.volume, m.geometry.crop);
   timer.lap('crop', 'crop (CT)');
   const air = normalizedHu(params.ctArtifacts.airHu, params.clip.ctMinHu, params.clip.ctMaxHu);
-  const ctR = resizeSlices(ctC, { size: params.resize.size, interpolation: 'bilinear', padValue: air });
+  const ctR = resizeSlices(ctC, { size: params.resize.size, interpolation: 'bilinear', padValue: air, pixelSpacing: [mriImg.spacing[0], mriImg.spacing[1]] });
   timer.lap('resize', 'resize (CT)');
   const ctOut = clamp01(ctR.data, { inPlace: true });
   timer.lap('clamp', 'clamp (CT)');
@@ -225,5 +228,7 @@ export async function preprocessPatient(pair: PatientPair, params: PreprocessPar
     geometry: m.geometry,
     stats: { headVolumeMl: m.stats.headVolumeMl, ctVoxelsCleared: cleaned.changedVoxels, n4Iterations: m.stats.n4Iterations },
     timings: timer.timings,
+    source: loaded.source,
+    notes: loaded.notes,
   };
 }

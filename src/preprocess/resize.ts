@@ -1,7 +1,9 @@
 /**
- * Step 7 of preprocessing: every axial slice (fixed z) is padded to a square, centred, then
- * resized to size × size (default 256), so anatomy keeps its aspect ratio (assumes equal x/y
- * voxel spacing, as after resampling). Bilinear for images, nearest for label masks.
+ * Step 7 of preprocessing: every axial slice (fixed z) is padded to a square field of view in
+ * millimetres, centred, then resized to size × size (default 256), so anatomy keeps its aspect
+ * ratio also when in-plane voxels are not square (e.g. 1.0 × 0.898 mm): the padded extent along
+ * each axis is round(L / spacing) voxels with L = max(nx·sx, ny·sy), so both axes span the same
+ * L mm and every cache pixel is L/size mm square. Bilinear for images, nearest for label masks.
  * {@link unresizeSlices} undoes it (resize back to the padded square, remove the padding): used at
  * inference to bring predicted slices back onto the cropped volume's grid.
  *
@@ -35,6 +37,8 @@ export interface ResizeOptions {
   interpolation?: Interpolation;
   /** Value of the padding added to make slices square. Default 0. */
   padValue?: number;
+  /** In-plane voxel size [sx, sy] in mm: slices are padded to a square in mm. Default [1, 1]. */
+  pixelSpacing?: [number, number];
 }
 
 /** Default output slice size. */
@@ -48,12 +52,21 @@ export interface SliceGeometry {
   slices: number;
   /** Pad pixels added before x = 0 and y = 0 (the rest goes after). */
   padBefore: [number, number];
-  /** Side of the padded square: max(nx, ny). */
+  /** Side of the padded square: max(nx, ny) for square voxels; the larger of `padded` otherwise. */
   paddedSize: number;
+  /** Padded extent [Px, Py] in source voxels when in-plane voxels are not square (Px·sx ≈ Py·sy). */
+  padded?: [number, number];
   /** Side of the output square. */
   size: number;
   /** size / paddedSize (output pixels per source pixel). */
   scale: number;
+  /** Millimetres per cache pixel [x, y] (equal up to the rounding of `padded`). */
+  pixelMm?: [number, number];
+}
+
+/** The padded extent [Px, Py] of a geometry in source voxels. */
+export function paddedExtent(g: SliceGeometry): [number, number] {
+  return g.padded ?? [g.paddedSize, g.paddedSize];
 }
 
 /** Result of {@link resizeSlices}. */
@@ -135,7 +148,7 @@ function resampleSlice(
 /** Copies slice z of a volume into the centre of a paddedSize² buffer filled with padValue. */
 function padSlice(data: ArrayLike<number>, z: number, g: SliceGeometry, padValue: number, out: Float32Array): void {
   const [nx, ny] = g.sourceSize;
-  const P = g.paddedSize;
+  const P = paddedExtent(g)[0];
   out.fill(padValue);
   const base = z * nx * ny;
   for (let y = 0; y < ny; y++) {
@@ -152,17 +165,27 @@ function checkInterpolation(i: Interpolation): void {
   }
 }
 
-/** The padding/scaling geometry of slices of in-plane size [nx, ny] resized to size. */
-export function sliceGeometry(dims: Vec3, size: number): SliceGeometry {
+/**
+ * The padding/scaling geometry of slices of in-plane size [nx, ny] (voxels of spacing [sx, sy]
+ * mm) resized to size.
+ */
+export function sliceGeometry(dims: Vec3, size: number, pixelSpacing: [number, number] = [1, 1]): SliceGeometry {
   const [nx, ny, nz] = dims;
-  const paddedSize = Math.max(nx, ny);
+  const [sx, sy] = pixelSpacing;
+  if (!(sx > 0 && sy > 0)) throw new ConfigError(`resize: in-plane spacing must be positive, got ${sx}×${sy} mm`);
+  const square = Math.abs(sx / sy - 1) < 1e-4;
+  const extent = Math.max(nx * sx, ny * sy);
+  const padded: [number, number] = square ? [Math.max(nx, ny), Math.max(nx, ny)] : [Math.max(nx, Math.round(extent / sx)), Math.max(ny, Math.round(extent / sy))];
+  const paddedSize = Math.max(...padded);
   return {
     sourceSize: [nx, ny],
     slices: nz,
-    padBefore: [Math.floor((paddedSize - nx) / 2), Math.floor((paddedSize - ny) / 2)],
+    padBefore: [Math.floor((padded[0] - nx) / 2), Math.floor((padded[1] - ny) / 2)],
     paddedSize,
+    ...(square ? {} : { padded }),
     size,
     scale: size / paddedSize,
+    pixelMm: [(padded[0] * sx) / size, (padded[1] * sy) / size],
   };
 }
 
@@ -177,14 +200,16 @@ export function resizeSlices(
   checkInterpolation(interpolation);
   const padValue = checkNumber(options.padValue ?? 0, 'padValue');
   checkLength(vol.data, vol.dims, 'resize');
-  const g = sliceGeometry(vol.dims, size);
+  const g = sliceGeometry(vol.dims, size, options.pixelSpacing);
   const nearest = interpolation === 'nearest';
-  const table = axisTable(size, g.paddedSize, g.paddedSize / size, nearest);
-  const padded = new Float32Array(g.paddedSize * g.paddedSize);
+  const [px, py] = paddedExtent(g);
+  const tx = axisTable(size, px, px / size, nearest);
+  const ty = px === py ? tx : axisTable(size, py, py / size, nearest);
+  const padded = new Float32Array(px * py);
   const data = new Float32Array(size * size * g.slices);
   for (let z = 0; z < g.slices; z++) {
     padSlice(vol.data, z, g, padValue, padded);
-    resampleSlice(padded, 0, g.paddedSize, data, z * size * size, table, table);
+    resampleSlice(padded, 0, px, data, z * size * size, tx, ty);
   }
   return { data, geometry: g };
 }
@@ -201,19 +226,18 @@ export function unresizeSlices(
 ): Float32Array {
   const interpolation = options.interpolation ?? 'bilinear';
   checkInterpolation(interpolation);
-  const { size, paddedSize, padBefore, sourceSize, slices } = geometry;
+  const { size, padBefore, sourceSize, slices } = geometry;
   checkLength(data, [size, size, slices], 'unresize');
   const src = data instanceof Float32Array ? data : Float32Array.from(data);
   const nearest = interpolation === 'nearest';
   // Output pixel x sits at padded coordinate x + padBefore: sample the resized image there.
-  const full = axisTable(paddedSize, size, size / paddedSize, nearest);
-  const part = (pad: number, len: number): AxisTable => ({
-    i0: full.i0.subarray(pad, pad + len),
-    i1: full.i1.subarray(pad, pad + len),
-    w: full.w.subarray(pad, pad + len),
-  });
-  const tx = part(padBefore[0], sourceSize[0]);
-  const ty = part(padBefore[1], sourceSize[1]);
+  const [px, py] = paddedExtent(geometry);
+  const part = (padLen: number, pad: number, len: number): AxisTable => {
+    const full = axisTable(padLen, size, size / padLen, nearest);
+    return { i0: full.i0.subarray(pad, pad + len), i1: full.i1.subarray(pad, pad + len), w: full.w.subarray(pad, pad + len) };
+  };
+  const tx = part(px, padBefore[0], sourceSize[0]);
+  const ty = part(py, padBefore[1], sourceSize[1]);
   const plane = sourceSize[0] * sourceSize[1];
   const out = new Float32Array(plane * slices);
   for (let z = 0; z < slices; z++) resampleSlice(src, z * size * size, size, out, z * plane, tx, ty);

@@ -25,6 +25,7 @@ export interface PreprocessCliOptions {
   n4: boolean;
   ctMinHu: number;
   ctMaxHu: number;
+  volume?: number;
 }
 
 /** Runs the preprocessing; returns false when a patient failed. */
@@ -42,6 +43,7 @@ export async function runPreprocess(o: PreprocessCliOptions): Promise<boolean> {
     const r = await buildCache({
       pairs: ds.pairs, cacheDir: o.cacheDir, format: o.format, params, workers: o.workers,
       ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}), force: o.force === true, onProgress: bar.onProgress,
+      ...(o.volume !== undefined ? { volume: o.volume } : {}),
     });
     bar.stop();
     console.log(formatBuildSummary(r));
@@ -62,6 +64,7 @@ export function addPreprocessOptions(cmd: Command): Command {
     .option('--no-n4', 'skip N4 bias correction')
     .option('--ct_min_hu <hu>', 'CT window low end (clip and normalisation)', floatArg('--ct_min_hu'), -1024)
     .option('--ct_max_hu <hu>', 'CT window high end', floatArg('--ct_max_hu'), 3000)
+    .option('--volume <n>', 'take volume n (0-based) of 4D inputs; without it 4D files are refused', intArg('--volume', 0))
     .option('--force', 'rebuild patients that are already cached');
 }
 
