@@ -379,7 +379,7 @@ describe('resizeSlices / unresizeSlices (step 7)', () => {
     const v = vol([5, 5, 3], (x, y, z) => z * 100 + y * 10 + x);
     const r = resizeSlices(v, { size: 5 });
     assert.deepEqual(r.data, v.data); // same size: identity, same order
-    assert.deepEqual(r.geometry, { sourceSize: [5, 5], slices: 3, padBefore: [0, 0], paddedSize: 5, size: 5, scale: 1 });
+    assert.deepEqual(r.geometry, { sourceSize: [5, 5], slices: 3, padBefore: [0, 0], paddedSize: 5, size: 5, scale: 1, pixelMm: [1, 1] });
   });
 
   it('keeps a centred square centred and scales it (pixel-centre convention)', () => {

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { niftiId } from '../dataset/discover';
 import { ConfigError, Mri2ctError } from '../errors';
 import { readNifti } from '../io/nifti-read';
+import { reorientToCanonical } from '../preprocess/reorient';
 import type { Affine, Vec3 } from '../io/volume';
 import { headMask } from '../preprocess/head-mask';
 import { writeFileAtomicSync } from '../util/atomic-write';
@@ -99,14 +100,16 @@ async function evaluatePatient(id: string, pred: string, o: EvaluateOptions): Pr
     const where = o.dataDir !== undefined ? path.join(o.dataDir, id, 'ct.nii.gz') : path.join(o.ctDir ?? '?', `${id}.nii.gz`);
     throw new Mri2ctError(`no CT for prediction ${pred}: expected ${where}.`);
   }
-  const [sct, ct] = await Promise.all([readNifti(pred), readNifti(ctFile)]);
+  // Compared in canonical (RAS+) order, so files of one grid stored in different orders still pair.
+  const [sct, ct] = (await Promise.all([readNifti(pred), readNifti(ctFile)])).map((v) => reorientToCanonical(v));
+  if (sct === undefined || ct === undefined) throw new Mri2ctError(`cannot read ${pred} / ${ctFile}`);
   const g = sameGrid(sct, ct);
   if (g !== undefined) throw new Mri2ctError(`prediction ${pred} and CT ${ctFile} are not on the same voxel grid: ${g}. Predict from the MRI that is co-registered with this CT.`);
   const maskFile = findNifti(o.maskDir, id) ?? (o.dataDir !== undefined ? findNifti(path.join(o.dataDir, id), 'mask') : undefined) ?? findNifti(path.join(o.predDir, 'masks'), id);
   let mask: Uint8Array;
   let maskSource: string;
   if (maskFile !== undefined) {
-    const m = await readNifti(maskFile);
+    const m = reorientToCanonical(await readNifti(maskFile));
     const gm = sameGrid(m, ct);
     if (gm !== undefined) throw new Mri2ctError(`mask ${maskFile} and CT ${ctFile} are not on the same voxel grid: ${gm}.`);
     mask = Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0));
@@ -116,7 +119,7 @@ async function evaluatePatient(id: string, pred: string, o: EvaluateOptions): Pr
     if (mriFile === undefined) {
       throw new Mri2ctError(`no mask for patient ${id}: give --mask_dir, keep the masks/ folder predict writes next to the predictions, or give --mri_dir so the head mask can be computed.`);
     }
-    const mri = await readNifti(mriFile);
+    const mri = reorientToCanonical(await readNifti(mriFile));
     const gm = sameGrid(mri, ct);
     if (gm !== undefined) throw new Mri2ctError(`MRI ${mriFile} and CT ${ctFile} are not on the same voxel grid: ${gm}.`);
     mask = headMask(mri, { what: `MRI ${mriFile}` });

@@ -4,6 +4,8 @@
  */
 import type { Command } from 'commander';
 import { readNifti } from '../../io/nifti-read';
+import type { Volume } from '../../io/volume';
+import { reorientFromCanonical, reorientToCanonical } from '../../preprocess/reorient';
 import { writeNifti } from '../../io/nifti-write';
 import { headMaskWithStats } from '../../preprocess/head-mask';
 import { n4BiasFieldCorrection } from '../../preprocess/n4';
@@ -24,16 +26,19 @@ export function registerSingleSteps(program: Command): void {
     .option('--control_points <n>', 'control points at the coarsest level', intArg('--control_points', 2), 4)
     .action(async (input: string, output: string, raw: Record<string, unknown>) => {
       const o = camelize<N4CliOptions>(raw);
-      const img = await readNifti(input);
-      const mask = o.mask !== undefined ? Uint8Array.from((await readNifti(o.mask)).data, (v) => (v > 0 ? 1 : 0)) : undefined;
+      // Run in canonical (RAS+) order like the pipeline; written back in the input's own order.
+      const stored = await readNifti(input);
+      const img = reorientToCanonical(stored);
+      const mask = o.mask !== undefined ? Uint8Array.from(reorientToCanonical(await readNifti(o.mask)).data, (v) => (v > 0 ? 1 : 0)) : undefined;
       const t0 = performance.now();
       const r = n4BiasFieldCorrection(img, {
         shrinkFactor: o.shrink, iterations: o.iterations.split(',').map(Number), convergenceThreshold: o.convergence,
         splineOrder: o.splineOrder, controlPoints: o.controlPoints, ...(mask !== undefined ? { mask } : {}),
       });
       const seconds = (performance.now() - t0) / 1000;
-      await writeNifti(output, r.corrected, { datatype: 'float32', description: 'mri2ct N4 corrected' });
-      if (o.field !== undefined) await writeNifti(o.field, r.biasField, { datatype: 'float32', description: 'mri2ct N4 bias field' });
+      const back = (data: Float32Array): Volume<Float32Array> => ({ data: reorientFromCanonical(data, img.reorientation), dims: stored.dims, spacing: stored.spacing, affine: stored.affine });
+      await writeNifti(output, back(r.corrected.data), { datatype: 'float32', description: 'mri2ct N4 corrected' });
+      if (o.field !== undefined) await writeNifti(o.field, back(r.biasField.data), { datatype: 'float32', description: 'mri2ct N4 bias field' });
       console.log(`N4: ${img.dims.join('×')} in ${seconds.toFixed(2)} s, iterations per level ${r.iterationsRun.join('/')} → ${output}`);
     });
   program
@@ -43,9 +48,10 @@ export function registerSingleSteps(program: Command): void {
     .option('--closing_mm <mm>', 'closing radius in mm', floatArg('--closing_mm', 0), 4)
     .action(async (input: string, output: string, raw: Record<string, unknown>) => {
       const o = camelize<{ otsuFraction: number; closingMm: number }>(raw);
-      const img = await readNifti(input);
+      const stored = await readNifti(input);
+      const img = reorientToCanonical(stored);
       const { mask, stats } = headMaskWithStats(img, { otsuFraction: o.otsuFraction, closingMm: o.closingMm, what: input });
-      await writeNifti(output, { data: mask, dims: img.dims, spacing: img.spacing, affine: img.affine }, { datatype: 'uint8', description: 'mri2ct head mask' });
+      await writeNifti(output, { data: reorientFromCanonical(mask, img.reorientation), dims: stored.dims, spacing: stored.spacing, affine: stored.affine }, { datatype: 'uint8', description: 'mri2ct head mask' });
       console.log(`mask: ${stats.voxels} voxels (${stats.volumeMl.toFixed(0)} ml, threshold ${stats.threshold.toFixed(1)}) → ${output}`);
     });
 }
