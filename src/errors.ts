@@ -17,6 +17,14 @@ export class NiftiFormatError extends Mri2ctError {
   override name = 'NiftiFormatError';
 }
 
+/**
+ * An image file or DICOM series (any format but NIfTI's own reader) that cannot be read or
+ * written as asked: unknown format, corrupt file, several DICOM series, gantry tilt...
+ */
+export class ImageFormatError extends Mri2ctError {
+  override name = 'ImageFormatError';
+}
+
 /** MRI and CT of a dataset do not pair up (missing partner, duplicate id, shape mismatch). */
 export class PairMismatchError extends Mri2ctError {
   override name = 'PairMismatchError';
