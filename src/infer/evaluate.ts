@@ -13,9 +13,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { niftiId } from '../dataset/discover';
+import { isDicomFolder, volumeFileId } from '../dataset/discover';
 import { ConfigError, Mri2ctError } from '../errors';
-import { readNifti } from '../io/nifti-read';
+import { readImage } from '../io/read-image';
 import { reorientToCanonical } from '../preprocess/reorient';
 import type { Affine, Vec3 } from '../io/volume';
 import { headMask } from '../preprocess/head-mask';
@@ -57,9 +57,13 @@ export interface EvaluationResult {
   failed: { id: string; error: string }[];
 }
 
+/** `<dir>/<base>.<ext>` in any readable format (NIfTI first), or `<dir>/<base>/` as a DICOM series. */
 function findNifti(dir: string | undefined, base: string): string | undefined {
-  if (dir === undefined) return undefined;
-  return [`${base}.nii.gz`, `${base}.nii`].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  if (dir === undefined || !fs.existsSync(dir)) return undefined;
+  const named = [`${base}.nii.gz`, `${base}.nii`, `${base}.mha`, `${base}.mhd`, `${base}.nrrd`, `${base}.nhdr`].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  if (named !== undefined) return named;
+  const folder = path.join(dir, base);
+  return fs.existsSync(folder) && fs.statSync(folder).isDirectory() && isDicomFolder(folder) ? folder : undefined;
 }
 
 /** Prediction files of a folder by id (masks/ and other non-NIfTI files ignored). */
@@ -73,8 +77,8 @@ export function listPredictions(predDir: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const e of names) {
     if (!e.isFile() || e.name.startsWith('.')) continue;
-    const id = niftiId(e.name);
-    if (id === undefined) continue;
+    const id = volumeFileId(e.name);
+    if (id === undefined || /\.(raw|zraw)$/i.test(e.name)) continue;
     if (out.has(id)) throw new ConfigError(`${predDir}: two predictions for '${id}' (${id}.nii and ${id}.nii.gz); keep one.`);
     out.set(id, path.join(predDir, e.name));
   }
@@ -101,7 +105,7 @@ async function evaluatePatient(id: string, pred: string, o: EvaluateOptions): Pr
     throw new Mri2ctError(`no CT for prediction ${pred}: expected ${where}.`);
   }
   // Compared in canonical (RAS+) order, so files of one grid stored in different orders still pair.
-  const [sct, ct] = (await Promise.all([readNifti(pred), readNifti(ctFile)])).map((v) => reorientToCanonical(v));
+  const [sct, ct] = (await Promise.all([readImage(pred), readImage(ctFile)])).map((v) => reorientToCanonical(v));
   if (sct === undefined || ct === undefined) throw new Mri2ctError(`cannot read ${pred} / ${ctFile}`);
   const g = sameGrid(sct, ct);
   if (g !== undefined) throw new Mri2ctError(`prediction ${pred} and CT ${ctFile} are not on the same voxel grid: ${g}. Predict from the MRI that is co-registered with this CT.`);
@@ -109,7 +113,7 @@ async function evaluatePatient(id: string, pred: string, o: EvaluateOptions): Pr
   let mask: Uint8Array;
   let maskSource: string;
   if (maskFile !== undefined) {
-    const m = reorientToCanonical(await readNifti(maskFile));
+    const m = reorientToCanonical(await readImage(maskFile));
     const gm = sameGrid(m, ct);
     if (gm !== undefined) throw new Mri2ctError(`mask ${maskFile} and CT ${ctFile} are not on the same voxel grid: ${gm}.`);
     mask = Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0));
@@ -119,7 +123,7 @@ async function evaluatePatient(id: string, pred: string, o: EvaluateOptions): Pr
     if (mriFile === undefined) {
       throw new Mri2ctError(`no mask for patient ${id}: give --mask_dir, keep the masks/ folder predict writes next to the predictions, or give --mri_dir so the head mask can be computed.`);
     }
-    const mri = reorientToCanonical(await readNifti(mriFile));
+    const mri = reorientToCanonical(await readImage(mriFile));
     const gm = sameGrid(mri, ct);
     if (gm !== undefined) throw new Mri2ctError(`MRI ${mriFile} and CT ${ctFile} are not on the same voxel grid: ${gm}.`);
     mask = headMask(mri, { what: `MRI ${mriFile}` });

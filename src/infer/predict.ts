@@ -13,11 +13,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readCacheParams, type CacheParamsFile } from '../cache/metadata';
-import { niftiId } from '../dataset/discover';
+import { isDicomFolder, volumeFileId } from '../dataset/discover';
 import { currentBackend, loadBackend } from '../env/backend';
 import { CheckpointError, ConfigError, Mri2ctError } from '../errors';
-import { readNifti } from '../io/nifti-read';
-import { writeNifti } from '../io/nifti-write';
+import { imageFileId, readImage, writeImage } from '../io/read-image';
 import type { Vec3, Volume } from '../io/volume';
 import type { ModelConfig } from '../model/config';
 import { DEFAULT_OPTIMIZER, Pix2Pix } from '../model/pix2pix';
@@ -258,18 +257,18 @@ export class SctPredictor {
     sctPath: string,
     options: PredictOptions & { maskPath?: string; datatype?: 'int16' | 'float32' } = {},
   ): Promise<PredictFileResult> {
-    const id = options.id ?? niftiId(path.basename(mriPath)) ?? path.basename(mriPath);
+    const id = options.id ?? mriInputId(mriPath);
     if (path.resolve(mriPath) === path.resolve(sctPath)) throw new ConfigError(`--out ${sctPath} is the input MRI itself: choose another file name.`);
     const t0 = performance.now();
-    const img = await readNifti(mriPath);
+    const img = await readImage(mriPath);
     if (img.volumeCount > 1) {
       throw new Mri2ctError(`MRI ${mriPath} is ${img.shape.join('×')} (${img.volumeCount} volumes): pass one 3D MRI volume (split the series first).`);
     }
     const tRead = performance.now();
     const p = await this.predict(img, { ...options, id, file: mriPath });
     const tw = performance.now();
-    await writeNifti(sctPath, p.sct, { datatype: options.datatype ?? 'int16', description: `mri2ct sCT (HU) from ${path.basename(mriPath)}` });
-    if (options.maskPath !== undefined) await writeNifti(options.maskPath, p.mask, { datatype: 'uint8', description: 'mri2ct head mask' });
+    await writeImage(sctPath, p.sct, { datatype: options.datatype ?? 'int16' });
+    if (options.maskPath !== undefined) await writeImage(options.maskPath, p.mask, { datatype: 'uint8' });
     const tEnd = performance.now();
     const { cacheSpace: _c, ...rest } = p;
     return {
@@ -292,6 +291,14 @@ function wrapStage(cb: ProgressCallback | undefined, stage: string): ProgressCal
   return cb === undefined ? undefined : (e) => cb({ ...e, stage });
 }
 
+/** Patient id of an MRI path: the file name without extension, or the folder of a SynthRAD `mr.*` / a DICOM folder's name. */
+export function mriInputId(mriPath: string): string {
+  const base = path.basename(mriPath);
+  const id = volumeFileId(base);
+  if (id === 'mr') return path.basename(path.dirname(path.resolve(mriPath)));
+  return id ?? base;
+}
+
 /** One MRI to predict. */
 export interface MriInput {
   id: string;
@@ -299,8 +306,9 @@ export interface MriInput {
 }
 
 /**
- * The MRIs of a folder: `<id>.nii[.gz]` files, or SynthRAD-style `<id>/mr.nii[.gz]` subfolders
- * (both kinds are collected). Throws when there is none.
+ * The MRIs of a folder: `<id>.<ext>` files in any readable format (.nii[.gz], .mha, .mhd, .nrrd,
+ * .nhdr), `<id>/` DICOM series folders, or SynthRAD-style `<id>/mr.<ext>` subfolders (all kinds
+ * are collected). Throws when there is none.
  */
 export function discoverMriInputs(dir: string): MriInput[] {
   let entries: fs.Dirent[];
@@ -313,11 +321,13 @@ export function discoverMriInputs(dir: string): MriInput[] {
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     if (e.isFile()) {
-      const id = niftiId(e.name);
-      if (id !== undefined) out.push({ id, mri: path.join(dir, e.name) });
+      const id = volumeFileId(e.name);
+      if (id !== undefined && !/\.(raw|zraw)$/i.test(e.name)) out.push({ id, mri: path.join(dir, e.name) });
     } else if (e.isDirectory()) {
-      const mr = ['mr.nii.gz', 'mr.nii'].map((f) => path.join(dir, e.name, f)).find((f) => fs.existsSync(f));
+      const sub = path.join(dir, e.name);
+      const mr = fs.readdirSync(sub).filter((f) => volumeFileId(f) === 'mr').map((f) => path.join(sub, f))[0];
       if (mr !== undefined) out.push({ id: e.name, mri: mr });
+      else if (isDicomFolder(sub)) out.push({ id: e.name, mri: sub });
     }
   }
   const ids = new Set<string>();
@@ -325,13 +335,17 @@ export function discoverMriInputs(dir: string): MriInput[] {
     if (ids.has(i.id)) throw new ConfigError(`${dir}: patient id '${i.id}' appears twice (e.g. ${i.id}.nii and ${i.id}.nii.gz); keep one.`);
     ids.add(i.id);
   }
-  if (out.length === 0) throw new ConfigError(`no MRI found in ${dir}: expected <id>.nii[.gz] files or <id>/mr.nii[.gz] folders.`);
+  if (out.length === 0) throw new ConfigError(`no MRI found in ${dir}: expected <id>.nii[.gz] / .mha / .nrrd files, <id>/ DICOM folders or <id>/mr.<ext> folders.`);
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Output files of patient `id` in an output folder: `<dir>/<id>.nii.gz` and `<dir>/masks/<id>.nii.gz`. */
-export function predictionPaths(outDir: string, id: string): { sct: string; mask: string } {
-  return { sct: path.join(outDir, `${id}.nii.gz`), mask: path.join(outDir, 'masks', `${id}.nii.gz`) };
+/**
+ * Output files of patient `id` in an output folder: `<dir>/<id>.nii.gz` and
+ * `<dir>/masks/<id>.nii.gz`, or `.mha` when the input MRI was MetaImage (what SynthRAD2025 expects).
+ */
+export function predictionPaths(outDir: string, id: string, mriPath?: string): { sct: string; mask: string } {
+  const ext = mriPath !== undefined && imageFileId(path.basename(mriPath))?.format === 'metaimage' ? '.mha' : '.nii.gz';
+  return { sct: path.join(outDir, `${id}${ext}`), mask: path.join(outDir, 'masks', `${id}${ext}`) };
 }
 
 /** Result of {@link predictMany}. */
@@ -356,7 +370,7 @@ export async function predictMany(
   const done: PredictFileResult[] = [];
   const failed: PredictManyResult['failed'] = [];
   for (const [k, input] of inputs.entries()) {
-    const paths = predictionPaths(outDir, input.id);
+    const paths = predictionPaths(outDir, input.id, input.mri);
     try {
       const r = await predictor.predictFile(input.mri, paths.sct, {
         id: input.id,

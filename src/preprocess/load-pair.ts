@@ -1,5 +1,6 @@
 /**
- * Brings a patient's MRI and CT into the pipeline's frame before any step runs: reads both,
+ * Brings a patient's MRI and CT into the pipeline's frame before any step runs: reads both (any
+ * format readImage knows: NIfTI, MetaImage, NRRD, DICOM folders),
  * checks each (2D, 4D, NaN/Inf, constant, modality, HU), reorients both to the canonical RAS+
  * storage order (reorient.ts: permutation and flips, no resampling) and, when the CT's grid differs
  * from the MRI's but their world coordinates overlap, resamples the CT onto the MRI grid through
@@ -8,7 +9,7 @@
  * the metadata. Reads files; writes nothing.
  */
 import { PairMismatchError } from '../errors';
-import { readNifti } from '../io/nifti-read';
+import { readImage } from '../io/read-image';
 import type { Vec3, Volume } from '../io/volume';
 import type { PatientPair } from '../dataset/discover';
 import { checkModalities, checkSingleVolume, checkVolume, type IntensityProfile } from './input-checks';
@@ -45,7 +46,7 @@ export interface LoadOptions {
 
 /** Reads one image, checks it and brings it to canonical order; `what` names it in errors. */
 export async function loadVolume(file: string, what: string, options: LoadOptions = {}): Promise<LoadedVolume> {
-  const img = await readNifti(file, { volumeIndex: options.volume ?? 0 });
+  const img = await readImage(file, { volumeIndex: options.volume ?? 0 });
   checkSingleVolume(img, file, what, options.volume);
   const profile = checkVolume(img, file, what);
   const canon = reorientToCanonical({ data: img.data, dims: img.dims, spacing: img.spacing, affine: img.affine });
@@ -53,7 +54,7 @@ export async function loadVolume(file: string, what: string, options: LoadOption
   return {
     ...canon,
     profile,
-    source: { path: file, format: 'nifti', dims: [...img.dims], spacing: [...img.spacing], orientation: rec.original, obliquityDeg: rec.obliquityDeg },
+    source: { path: file, format: img.format, dims: [...img.dims], spacing: [...img.spacing], orientation: rec.original, obliquityDeg: rec.obliquityDeg },
   };
 }
 

@@ -10,8 +10,9 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { loadBackend, parseBackendRequest } from '../../env/backend';
 import { ConfigError } from '../../errors';
-import { discoverMriInputs, predictMany, type PredictManyResult, SctPredictor } from '../../infer/predict';
-import { niftiId } from '../../dataset/discover';
+import { discoverMriInputs, mriInputId, predictionPaths, predictMany, type PredictManyResult, SctPredictor } from '../../infer/predict';
+import { isDicomFolder } from '../../dataset/discover';
+import { imageFileId } from '../../io/read-image';
 import { camelize, intArg } from '../options';
 import { createProgressBar } from '../progress-bar';
 
@@ -37,7 +38,7 @@ export function describePredictor(p: SctPredictor): string {
 
 export async function runPredict(o: PredictCliOptions): Promise<PredictManyResult> {
   if (o.dtype !== 'int16' && o.dtype !== 'float32') throw new ConfigError(`--dtype ${o.dtype}: use int16 (HU integers, like clinical CT) or float32.`);
-  if (!fs.existsSync(o.mri)) throw new ConfigError(`--mri ${o.mri} does not exist: give an MRI NIfTI file or a folder of them.`);
+  if (!fs.existsSync(o.mri)) throw new ConfigError(`--mri ${o.mri} does not exist: give an MRI file (.nii[.gz], .mha, .nrrd), a DICOM series folder, or a folder of them.`);
   const backend = await loadBackend({ request: parseBackendRequest(o.backend) });
   console.log(`backend: ${backend.kind} (${backend.package})`);
   const predictor = await SctPredictor.load(o.checkpoint, { batchSize: o.batchSize, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) });
@@ -45,7 +46,7 @@ export async function runPredict(o: PredictCliOptions): Promise<PredictManyResul
   for (const w of predictor.preprocessing.warnings) console.log(`note: ${w}`);
   const bar = createProgressBar();
   try {
-    if (fs.statSync(o.mri).isDirectory()) {
+    if (fs.statSync(o.mri).isDirectory() && !isDicomFolder(o.mri)) {
       if (o.mask !== undefined) throw new ConfigError('--mask names one file; with a folder of MRIs the masks go to <out>/masks/<id>.nii.gz.');
       if (fs.existsSync(o.out) && !fs.statSync(o.out).isDirectory()) throw new ConfigError(`--out ${o.out} is a file; with a folder of MRIs give an output folder.`);
       let inputs = discoverMriInputs(o.mri);
@@ -63,9 +64,11 @@ export async function runPredict(o: PredictCliOptions): Promise<PredictManyResul
       console.log(`${r.done.length} sCT(s) written to ${o.out} in ${r.seconds.toFixed(1)} s${r.failed.length > 0 ? `; ${r.failed.length} failed: ${r.failed.map((f) => f.id).join(', ')}` : ''}`);
       return r;
     }
-    // one file; --out may be a folder
-    const id = niftiId(path.basename(o.mri)) ?? path.basename(o.mri);
-    const out = fs.existsSync(o.out) && fs.statSync(o.out).isDirectory() ? path.join(o.out, `${id}.nii.gz`) : o.out;
+    // one file or DICOM folder; --out may be a folder
+    const id = mriInputId(o.mri);
+    const isFolder = (fs.existsSync(o.out) && fs.statSync(o.out).isDirectory()) || imageFileId(path.basename(o.out)) === undefined;
+    if (isFolder) fs.mkdirSync(o.out, { recursive: true });
+    const out = isFolder ? predictionPaths(o.out, id, o.mri).sct : o.out;
     const t0 = performance.now();
     const r = await predictor.predictFile(o.mri, out, {
       id, onProgress: bar.onProgress, datatype: o.dtype, ...(o.mask !== undefined ? { maskPath: o.mask } : {}),

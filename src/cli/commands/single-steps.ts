@@ -3,7 +3,7 @@
  * `mri2ct n4 in out [--field f]` and `mri2ct mask in out`. Only wiring around src/preprocess.
  */
 import type { Command } from 'commander';
-import { readNifti } from '../../io/nifti-read';
+import { readImage } from '../../io/read-image';
 import type { Volume } from '../../io/volume';
 import { reorientFromCanonical, reorientToCanonical } from '../../preprocess/reorient';
 import { writeNifti } from '../../io/nifti-write';
@@ -27,9 +27,9 @@ export function registerSingleSteps(program: Command): void {
     .action(async (input: string, output: string, raw: Record<string, unknown>) => {
       const o = camelize<N4CliOptions>(raw);
       // Run in canonical (RAS+) order like the pipeline; written back in the input's own order.
-      const stored = await readNifti(input);
+      const stored = await readImage(input);
       const img = reorientToCanonical(stored);
-      const mask = o.mask !== undefined ? Uint8Array.from(reorientToCanonical(await readNifti(o.mask)).data, (v) => (v > 0 ? 1 : 0)) : undefined;
+      const mask = o.mask !== undefined ? Uint8Array.from(reorientToCanonical(await readImage(o.mask)).data, (v) => (v > 0 ? 1 : 0)) : undefined;
       const t0 = performance.now();
       const r = n4BiasFieldCorrection(img, {
         shrinkFactor: o.shrink, iterations: o.iterations.split(',').map(Number), convergenceThreshold: o.convergence,
@@ -48,7 +48,7 @@ export function registerSingleSteps(program: Command): void {
     .option('--closing_mm <mm>', 'closing radius in mm', floatArg('--closing_mm', 0), 4)
     .action(async (input: string, output: string, raw: Record<string, unknown>) => {
       const o = camelize<{ otsuFraction: number; closingMm: number }>(raw);
-      const stored = await readNifti(input);
+      const stored = await readImage(input);
       const img = reorientToCanonical(stored);
       const { mask, stats } = headMaskWithStats(img, { otsuFraction: o.otsuFraction, closingMm: o.closingMm, what: input });
       await writeNifti(output, { data: reorientFromCanonical(mask, img.reorientation), dims: stored.dims, spacing: stored.spacing, affine: stored.affine }, { datatype: 'uint8', description: 'mri2ct head mask' });
