@@ -9,6 +9,7 @@ import { Mri2ctError } from '../errors';
 import { registerCacheSpeed } from './commands/cache-speed';
 import { registerCheckEnv } from './commands/check-env';
 import { registerEvaluate } from './commands/evaluate';
+import { registerInfo } from './commands/info';
 import { registerPhantom } from './commands/phantom';
 import { registerPredict } from './commands/predict';
 import { registerPreprocess } from './commands/preprocess';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerSingleSteps(program);
   registerPredict(program);
   registerEvaluate(program);
+  registerInfo(program);
 
   return program;
 }

@@ -16,3 +16,5 @@ export { readImage, writeImage, imageFileId, formatSpacing } from './read-image'
 export type { ImageFormat, MedicalImage, ReadImageOptions, WriteImageOptions } from './read-image';
 export { inspectDicomSeries, readDicomSeries } from './dicom-series';
 export type { DicomSeriesInfo, DicomSeriesOptions } from './dicom-series';
+export { describeImage, formatImageDescription, guessUnits, obliquityDegrees, reorientationSteps, summarizeValues } from './describe';
+export type { DescribeImageOptions, ImageDescription, UnitsGuess, ValueSummary } from './describe';
