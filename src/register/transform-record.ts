@@ -15,6 +15,7 @@ import { isFiniteAffine, linearPart } from '../io/nifti-affine';
 import type { Affine, Vec3 } from '../io/volume';
 import { writeFileAtomicSync } from '../util/atomic-write';
 import type { ElastixRigidResult, ParameterMap } from './elastix';
+import type { RegistrationQuality } from './quality';
 
 export const TRANSFORM_FORMAT = 'mri2ct-rigid-transform';
 export const TRANSFORM_VERSION = 1;
@@ -42,6 +43,8 @@ export interface RigidTransformRecord {
   matrix: Affine;
   /** elastix's parameter map and returned transform parameter map (LPS, radians), when elastix made it. */
   elastix?: { parameterMap: ParameterMap; transformParameterMap: ParameterMap };
+  /** Quality figures of the registration that produced it (written by `mri2ct register`). */
+  quality?: RegistrationQuality;
 }
 
 const DESCRIPTION =
