@@ -3,7 +3,8 @@
  * CT aligned by construction) the CT is moved by a known rigid transform onto another grid and
  * registered back (target registration error over the head surface); refused pairs (no overlap,
  * no body in the CT); the poor-quality verdict; the transform file round trip; and the same
- * registration inside a worker thread (how the cache builder runs preprocessing).
+ * registration inside a worker thread (how the cache builder runs preprocessing), and the
+ * `mri2ct register` command end to end.
  */
 
 import assert from 'node:assert/strict';
@@ -12,8 +13,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { execFileSync } from 'node:child_process';
 
 import { RegistrationError } from '../src/errors';
+import { readNifti } from '../src/io/nifti-read';
+import { writeNifti } from '../src/io/nifti-write';
 import { applyAffine, identityAffine, invertAffine, rigidAffine } from '../src/io/affine-math';
 import type { Affine, Vec3, Volume } from '../src/io/volume';
 import { generatePhantomPatient } from '../src/phantom/generate';
@@ -167,5 +171,20 @@ describe('registerCtToMri', () => {
     await worker.terminate();
     assert.equal(msg.error, undefined);
     assert.deepEqual(msg.matrix, recovered.transform.matrix);
+  });
+
+  it('mri2ct register writes the CT on the MRI grid and a readable transform', async () => {
+    const [mrFile, ctFile, outFile, tFile] = ['mr.nii.gz', 'ct.nii.gz', 'ct_on_mr.nii.gz', 't.json'].map((f) => path.join(tmp, f)) as [string, string, string, string];
+    await writeNifti(mrFile, mri);
+    await writeNifti(ctFile, movedCt(W));
+    const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+    const stdout = execFileSync(process.execPath, [cli, 'register', '--fixed', mrFile, '--moving', ctFile, '--out', outFile, '--transform', tFile, '--iterations', '120', '--samples', '1024', '--resolutions', '3'], { encoding: 'utf8' });
+    assert.match(stdout, /rotation \(deg, about x, y, z\)/);
+    const out = await readNifti(outFile);
+    assert.deepEqual(out.dims, mri.dims);
+    const t = readTransformRecord(tFile);
+    assert.equal(t.quality?.ok, true);
+    const e = surfaceTre(t.matrix, TRUTH);
+    assert.ok(e.mean < 1.5 && e.max < 3, `CLI TRE mean ${e.mean.toFixed(3)} mm, max ${e.max.toFixed(3)} mm`);
   });
 });
