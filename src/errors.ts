@@ -49,3 +49,8 @@ export class BackendError extends Mri2ctError {
 export class CheckpointError extends Mri2ctError {
   override name = 'CheckpointError';
 }
+
+/** A registration that cannot run (no overlap, no body in the CT) or whose result is unusable. */
+export class RegistrationError extends Mri2ctError {
+  override name = 'RegistrationError';
+}

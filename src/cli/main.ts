@@ -13,6 +13,7 @@ import { registerInfo } from './commands/info';
 import { registerPhantom } from './commands/phantom';
 import { registerPredict } from './commands/predict';
 import { registerPreprocess } from './commands/preprocess';
+import { registerRegister } from './commands/register';
 import { registerRun } from './commands/run';
 import { registerSingleSteps } from './commands/single-steps';
 import { registerTrain } from './commands/train';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerCheckEnv(program);
   registerPhantom(program);
   registerPreprocess(program);
+  registerRegister(program);
   registerTrain(program);
   registerCacheSpeed(program);
   registerSingleSteps(program);

@@ -1,0 +1,136 @@
+/**
+ * Quality figures of a CT-to-MRI registration, on the MRI grid: the CT body mask (CT above a HU
+ * threshold, holes filled per axial slice, largest component, holes filled in 3D), its Dice with
+ * the MRI head mask, normalised mutual information of MRI and registered CT inside the head mask,
+ * and the verdict against thresholds with the reasons spelled out.
+ * Must not run registration or change the images.
+ */
+
+import { ConfigError } from '../errors';
+import type { Vec3 } from '../io/volume';
+import { fillHoles3d, fillHolesAxial, largestComponent } from '../preprocess/morphology';
+
+/** Options of {@link judgeRegistration} (thresholds for a "poor" registration). */
+export interface QualityThresholds {
+  /** Smallest accepted Dice of MRI head mask vs CT body mask after registration. Default 0.85. */
+  minDice?: number;
+  /** Smallest accepted fraction of the MRI head mask inside the CT's field of view. Default 0.5. */
+  minOverlap?: number;
+  /** Largest plausible rotation about any axis, degrees (beyond: the optimiser ran away). Default 45. */
+  maxRotationDegrees?: number;
+  /** CT body threshold in HU. Default −500. */
+  bodyThresholdHu?: number;
+}
+
+export const QUALITY_DEFAULTS = {
+  minDice: 0.85,
+  minOverlap: 0.5,
+  maxRotationDegrees: 45,
+  bodyThresholdHu: -500,
+} as const satisfies Required<QualityThresholds>;
+
+/** The figures stored per patient. */
+export interface RegistrationQuality {
+  /** Dice of the MRI head mask and the registered CT's body mask. */
+  dice: number;
+  /** Normalised mutual information (H(MRI) + H(CT)) / H(MRI, CT) inside the head mask, 32×32 bins: 1 = independent, 2 = one determines the other. */
+  nmi: number;
+  /** Fraction of the MRI head mask inside the CT's field of view after registration. */
+  overlap: number;
+  /** False when a threshold is missed; `reasons` says which. */
+  ok: boolean;
+  reasons: string[];
+}
+
+/** The CT's body: voxels above `thresholdHu`, filled per axial slice, largest component, filled in 3D. */
+export function ctBodyMask(ct: ArrayLike<number>, dims: Vec3, thresholdHu: number = QUALITY_DEFAULTS.bodyThresholdHu): Uint8Array {
+  const n = dims[0] * dims[1] * dims[2];
+  if (ct.length !== n) throw new ConfigError(`ctBodyMask: ${ct.length} values for dims ${dims.join('×')}`);
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (ct[i] as number) > thresholdHu ? 1 : 0;
+  const largest = largestComponent(fillHolesAxial(b, dims), dims, 6);
+  return fillHoles3d(largest.mask, dims);
+}
+
+/** Dice coefficient 2|A∩B| / (|A| + |B|) of two masks (0 when both are empty). */
+export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new ConfigError(`dice: masks of ${a.length} and ${b.length} voxels`);
+  let both = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = (a[i] as number) !== 0;
+    const y = (b[i] as number) !== 0;
+    if (x) na++;
+    if (y) nb++;
+    if (x && y) both++;
+  }
+  return na + nb === 0 ? 0 : (2 * both) / (na + nb);
+}
+
+/** Normalised mutual information of a and b over the mask (bins per axis over each one's range in the mask). */
+export function normalizedMutualInformation(a: ArrayLike<number>, b: ArrayLike<number>, mask: ArrayLike<number>, bins = 32): number {
+  let [amin, amax, bmin, bmax] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < mask.length; i++) {
+    if ((mask[i] as number) === 0) continue;
+    const x = a[i] as number;
+    const y = b[i] as number;
+    if (x < amin) amin = x;
+    if (x > amax) amax = x;
+    if (y < bmin) bmin = y;
+    if (y > bmax) bmax = y;
+  }
+  if (!(amax > amin) || !(bmax > bmin)) return 1;
+  const joint = new Float64Array(bins * bins);
+  const sa = (bins - 1e-9) / (amax - amin);
+  const sb = (bins - 1e-9) / (bmax - bmin);
+  let total = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if ((mask[i] as number) === 0) continue;
+    const ia = Math.floor(((a[i] as number) - amin) * sa);
+    const ib = Math.floor(((b[i] as number) - bmin) * sb);
+    joint[ia * bins + ib]! += 1;
+    total++;
+  }
+  const pa = new Float64Array(bins);
+  const pb = new Float64Array(bins);
+  let hab = 0;
+  for (let i = 0; i < bins; i++) {
+    for (let j = 0; j < bins; j++) {
+      const p = (joint[i * bins + j] as number) / total;
+      pa[i]! += p;
+      pb[j]! += p;
+      if (p > 0) hab -= p * Math.log(p);
+    }
+  }
+  const h = (p: Float64Array): number => p.reduce((s, v) => (v > 0 ? s - v * Math.log(v) : s), 0);
+  return hab > 0 ? (h(pa) + h(pb)) / hab : 1;
+}
+
+/** Applies the thresholds; every missed one adds a reason a user can act on. */
+export function judgeRegistration(
+  figures: { dice: number; nmi: number; overlap: number; maxAbsRotationDegrees: number },
+  thresholds: QualityThresholds = {},
+): RegistrationQuality {
+  const t = { ...QUALITY_DEFAULTS, ...Object.fromEntries(Object.entries(thresholds).filter(([, v]) => v !== undefined)) };
+  const reasons: string[] = [];
+  if (figures.overlap < t.minOverlap) {
+    reasons.push(
+      `only ${(figures.overlap * 100).toFixed(0)}% of the MRI head mask lies inside the CT's field of view after registration ` +
+        `(minimum ${(t.minOverlap * 100).toFixed(0)}%): the CT does not cover the head`,
+    );
+  }
+  if (figures.dice < t.minDice) {
+    reasons.push(
+      `the MRI head mask and the registered CT body mask overlap poorly (Dice ${figures.dice.toFixed(3)}, minimum ${t.minDice}): ` +
+        'the registration did not converge, or MRI and CT are not the same patient',
+    );
+  }
+  if (figures.maxAbsRotationDegrees > t.maxRotationDegrees) {
+    reasons.push(
+      `the registration rotated the CT by ${figures.maxAbsRotationDegrees.toFixed(1)}° (maximum ${t.maxRotationDegrees}°): ` +
+        'the optimiser ran away; check the images, or pre-align the CT',
+    );
+  }
+  return { dice: figures.dice, nmi: figures.nmi, overlap: figures.overlap, ok: reasons.length === 0, reasons };
+}
