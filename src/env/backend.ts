@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, ConfigError } from '../errors';
+import { loadQuietly } from './quiet-tf';
 
 /** What the user may ask for. */
 export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'cpu';
@@ -40,7 +41,7 @@ export type ModuleLoader = (name: string) => unknown;
 export interface LoadBackendOptions {
   /** Which backend to use; 'auto' tries GPU, native CPU, then pure JS. Default 'auto'. */
   request?: BackendRequest;
-  /** Loads a package by name (default: require). */
+  /** Loads a package by name (default: require, with TensorFlow's start-up log lines hidden). */
   loader?: ModuleLoader;
   /** Called with the loud warning when falling back to the slow backend (default: console.warn). */
   warn?: (message: string) => void;
@@ -86,8 +87,8 @@ export async function loadBackend(options: LoadBackendOptions = {}): Promise<Bac
     }
     return current;
   }
-  if (process.env['TF_CPP_MIN_LOG_LEVEL'] === undefined) process.env['TF_CPP_MIN_LOG_LEVEL'] = '2';
-  const loader = options.loader ?? ((name: string) => require(name) as unknown);
+  // TensorFlow's start-up lines stay hidden unless MRI2CT_TF_VERBOSE=1 (CLI: --verbose).
+  const loader = options.loader ?? ((name: string) => loadQuietly(() => require(name) as unknown));
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const failures: string[] = [];
 
