@@ -9,7 +9,7 @@
 #      TensorFlow binding via scripts/setup-tfjs.sh (offline route included).
 #   3. The tslab Jupyter kernel, registered against this checkout's tslab.
 #   4. The TypeScript build (dist/), which the CLI and the notebooks load, and the small native
-#      helper dist/native/fd-dup.node (scripts/build-native.sh: hides TensorFlow's start-up lines).
+#      helper dist/native/os-helper.node (scripts/build-native.sh: hides TensorFlow's start-up lines).
 # Environment: MRI2CT_SKIP_APT=1 skips step 1 (e.g. no root; install the packages yourself).
 set -euo pipefail
 

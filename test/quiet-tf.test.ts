@@ -35,7 +35,7 @@ const VIA_BACKEND = script(`require(${dist('env/backend.js')}).loadBackend({ req
 const VIA_FALLBACK = script(`require(${dist('env/quiet-tf.js')}).loadQuietly(() => require('@tensorflow/tfjs-node'), { fdDup: null })`);
 
 test('a CLI run shows none of TensorFlow\'s start-up lines; --verbose shows them', () => {
-  assert.ok(fs.existsSync(path.join(root, 'dist/native/fd-dup.node')), 'scripts/build-native.sh built the helper');
+  assert.ok(fs.existsSync(path.join(root, 'dist/native/os-helper.node')), 'scripts/build-native.sh built the helper');
   const quiet = spawnSync(process.execPath, [cli, 'check-env', '--backend', 'tensorflow'], { cwd: root, encoding: 'utf8', env: env() });
   assert.match(quiet.stdout, /✅ Compute backend\s+tensorflow/, quiet.stderr);
   assert.doesNotMatch(quiet.stderr, TF_LINES);

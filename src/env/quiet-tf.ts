@@ -6,7 +6,7 @@
  * use available CPU instructions ..." obeys TF_CPP_MIN_LOG_LEVEL >= 1.
  * So: TF_CPP_MIN_LOG_LEVEL=2 (info and warnings off, errors kept) and, only while the binding
  * loads, file descriptor 2 pointed at /dev/null and then back at the very same open file:
- *  - with dist/native/fd-dup.node (dup/dup2, built by scripts/build-native.sh): exact for any
+ *  - with dist/native/os-helper.node (dup/dup2; scripts/build-native.sh): exact for any
  *    stderr (pipe, socket as Node's child_process gives, terminal, file);
  *  - without it, on Linux: reopened through /proc/self/fd, only where that is equivalent (pipe,
  *    terminal, file opened with O_APPEND); otherwise nothing is swapped and the lines show.
@@ -16,17 +16,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The native helper's functions (see src/env/native/fd-dup.c). */
+/** The native helper's descriptor functions (see src/env/native/os-helper.c). */
 export interface FdDup {
   dup(fd: number): number;
   dup2(from: number, to: number): number;
   close(fd: number): number;
 }
 
+/** All of the native helper. */
+export interface OsHelper extends FdDup {
+  /** dlopen(path, RTLD_NOW | RTLD_GLOBAL), never closed; throws with dlerror()'s text. */
+  dlopenGlobal(file: string): boolean;
+}
+
 export interface LoadQuietlyOptions {
   /** Environment read and written (default process.env). */
   env?: NodeJS.ProcessEnv;
-  /** The dup helper; null forces the /proc fallback (default: dist/native/fd-dup.node if built). */
+  /** The dup helper; null forces the /proc fallback (default: dist/native/os-helper.node if built). */
   fdDup?: FdDup | null;
 }
 
@@ -41,16 +47,16 @@ export function quietTfEnv(env: NodeJS.ProcessEnv = process.env): void {
   if (!tfVerbose(env) && env['TF_CPP_MIN_LOG_LEVEL'] === undefined) env['TF_CPP_MIN_LOG_LEVEL'] = '2';
 }
 
-let helper: FdDup | null | undefined;
+let helper: OsHelper | null | undefined;
 
 /** The built helper, or null when it is not there (compiled from dist/ or run from src/ by tsx). */
-export function builtFdDup(): FdDup | null {
+export function builtOsHelper(): OsHelper | null {
   if (helper !== undefined) return helper;
   helper = null;
-  for (const p of [path.join(__dirname, '../../native/fd-dup.node'), path.join(__dirname, '../../dist/native/fd-dup.node')]) {
+  for (const p of [path.join(__dirname, '../../native/os-helper.node'), path.join(__dirname, '../../dist/native/os-helper.node')]) {
     if (!fs.existsSync(p)) continue;
     try {
-      helper = require(p) as FdDup;
+      helper = require(p) as OsHelper;
       break;
     } catch {
       /* built for another platform: try the next, else the fallback */
@@ -124,7 +130,7 @@ export function loadQuietly<T>(load: () => T, options: LoadQuietlyOptions = {}):
   const env = options.env ?? process.env;
   quietTfEnv(env);
   if (tfVerbose(env)) return load();
-  const d = options.fdDup !== undefined ? options.fdDup : builtFdDup();
+  const d = options.fdDup !== undefined ? options.fdDup : builtOsHelper();
   if (d !== null) return withDup(d, load);
   const flags = reopenFlags();
   return typeof flags === 'number' ? withReopen(flags, load) : load();
