@@ -6,7 +6,7 @@
 #      registered through colab/tslab-kernel.js (works with Colab's IPC kernel transport and starts
 #      in the project's notebooks/ folder) before set-up, so set-up keeps it;
 #   4. `bash scripts/setup.sh` (npm packages, native addons, TensorFlow binding, tslab kernel,
-#      build); on Colab with MRI2CT_SKIP_APT=1 (Colab has Jupyter already; set-up's other Debian
+#      build; the TensorFlow binding by the GPU route on a GPU runtime, the CPU route otherwise); on Colab with MRI2CT_SKIP_APT=1 (Colab has Jupyter already; set-up's other Debian
 #      packages, chromium and the notebook server, are for this project's browser test);
 #   5. a check (what --check does), then what to do next (on Colab: the kernel switch).
 # Colab-only steps run only on Colab: COLAB_RELEASE_TAG set, or /content present with the
@@ -14,7 +14,8 @@
 #
 # Usage: bash colab/bootstrap.sh [--dry-run | --check] [--help]
 #   --dry-run  print every step it would take, change nothing
-#   --check    verify an installed project (Node, build, tslab kernel round trip, check-env); exit 1
+#   --check    verify an installed project (Node, build, TensorFlow route, tslab kernel round trip,
+#              check-env); exit 1
 #              when something is missing
 # Environment: MRI2CT_REPO_URL (git URL to clone), MRI2CT_REF (branch or tag), MRI2CT_DIR (project
 # directory; default: the checkout this script is in, else /content/mri2ct on Colab), MRI2CT_COLAB,
@@ -74,6 +75,9 @@ node_ok() {  # Node >= 20.9 on PATH
     process.exit(a > 20 || (a === 20 && b >= 9) ? 0 : 1)' >/dev/null 2>&1
 }
 
+gpu_name=""
+command -v nvidia-smi >/dev/null 2>&1 && gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)
+
 # --- --check: verify, change nothing -------------------------------------------------------
 if [ "$mode" = check ]; then
   fail=0
@@ -82,8 +86,13 @@ if [ "$mode" = check ]; then
   if node_ok; then ok "Node.js $(node --version) ($(command -v node))"; else bad "Node.js >= 20.9 not on PATH ($(node --version 2>/dev/null || echo none))"; fi
   if is_project "$project"; then ok "project at $project"; else bad "no mri2ct project at $project"; fi
   if [ -f "$project/dist/src/index.js" ]; then ok "library built (dist/src/index.js)"; else bad "dist/ not built: run bash scripts/setup.sh"; fi
-  if (cd "$project" 2>/dev/null && node -e "require('@tensorflow/tfjs-node')" >/dev/null 2>&1); then ok "TensorFlow binding loads (@tensorflow/tfjs-node)"
+  tf_route=$(head -1 "$project/node_modules/@tensorflow/tfjs-node/deps/mri2ct-route.txt" 2>/dev/null || echo "not recorded")
+  if (cd "$project" 2>/dev/null && node -e "require('@tensorflow/tfjs-node')" >/dev/null 2>&1); then ok "TensorFlow binding loads (@tensorflow/tfjs-node; set-up route: $tf_route)"
   else printf '  ⚠️  %s\n' "TensorFlow binding does not load: training falls back to the slow pure-JavaScript backend"; fi
+  if [ -n "$gpu_name" ]; then
+    case "$tf_route" in gpu-*|libdir*) ok "GPU runtime ($gpu_name): the GPU route ran; check-env below proves TensorFlow uses it" ;;
+      *) bad "GPU runtime ($gpu_name) but the binding came from the CPU route ($tf_route): rerun bash scripts/setup-tfjs.sh (MRI2CT_TF_PLAN=1 shows its plan)" ;; esac
+  else ok "CPU runtime (no GPU listed by nvidia-smi): the CPU route"; fi
   py=$(pick_python)
   if [ -z "$py" ]; then bad "no Python with jupyter_client (Jupyter) found"
   else
@@ -208,6 +217,8 @@ EOF
 fi
 
 # --- 4. set-up -------------------------------------------------------------------------------
+if [ -n "$gpu_name" ]; then log "GPU runtime: $gpu_name (nvidia-smi): set-up takes the GPU route (scripts/setup-tfjs.sh)"
+else log "CPU runtime (nvidia-smi lists no GPU): set-up takes the CPU route"; fi
 if [ "$colab" = 1 ]; then
   log "step 4: scripts/setup.sh with MRI2CT_SKIP_APT=1 (Colab has Jupyter; the rest of set-up's Debian list is for the browser test)"
   run env MRI2CT_SKIP_APT=1 bash "$project/scripts/setup.sh"

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole test suite: type-checks and builds the library (dist/ is what the CLI and the
-// notebooks load), then runs every test/**/*.test.ts with Node's test runner through tsx.
+// notebooks load; plus the small native helper, scripts/build-native.sh), then runs every
+// test/**/*.test.ts with Node's test runner through tsx.
 // Extra arguments are passed on as test files (e.g. `node scripts/run-tests.js test/nifti.test.ts`).
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -22,5 +23,6 @@ function findTests(dir) {
 
 const files = process.argv.slice(2);
 run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
+run('bash', [path.join(root, 'scripts', 'build-native.sh')]);
 const tests = files.length > 0 ? files : findTests(path.join(root, 'test')).sort();
 run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...tests]);

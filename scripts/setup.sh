@@ -8,7 +8,8 @@
 #      libtensorflow), then the native addons: canvas and zeromq (tslab) rebuilt, and the
 #      TensorFlow binding via scripts/setup-tfjs.sh (offline route included).
 #   3. The tslab Jupyter kernel, registered against this checkout's tslab.
-#   4. The TypeScript build (dist/), which the CLI and the notebooks load.
+#   4. The TypeScript build (dist/), which the CLI and the notebooks load, and the small native
+#      helper dist/native/os-helper.node (scripts/build-native.sh: hides TensorFlow's start-up lines).
 # Environment: MRI2CT_SKIP_APT=1 skips step 1 (e.g. no root; install the packages yourself).
 set -euo pipefail
 
@@ -82,4 +83,5 @@ fi
 # --- 4. build --------------------------------------------------------------------------------
 log "building TypeScript (dist/)"
 node node_modules/typescript/bin/tsc -p tsconfig.json
+bash scripts/build-native.sh
 log "done in $(( $(date +%s) - t0 )) s"

@@ -40,11 +40,20 @@ test('auto picks native tfjs-node here (GPU package absent) and refuses a later 
   resetBackendForTests();
 });
 
-test('a forced backend that cannot load is an error naming the package and the fix', async () => {
+test('--backend tensorflow-gpu refuses a binding on the CPU instead of falling back (no GPU here)', async () => {
   resetBackendForTests();
   await assert.rejects(
     loadBackend({ request: 'tensorflow-gpu' }),
-    (err: unknown) => err instanceof BackendError && /tfjs-node-gpu/.test(err.message) && /setup\.sh/.test(err.message),
+    (err: unknown) => err instanceof BackendError && /no GPU here/.test(err.message) && /--backend auto/.test(err.message),
+  );
+  resetBackendForTests();
+});
+
+test('a forced native backend that cannot load is an error naming the package and the fix', async () => {
+  resetBackendForTests();
+  await assert.rejects(
+    loadBackend({ request: 'tensorflow', loader: (name) => { throw new Error(`no ${name}`); } }),
+    (err: unknown) => err instanceof BackendError && /tfjs-node-gpu unavailable/.test(err.message) && /setup\.sh/.test(err.message),
   );
   resetBackendForTests();
 });

@@ -18,13 +18,15 @@ import { registerRun } from './commands/run';
 import { registerSingleSteps } from './commands/single-steps';
 import { registerTrain } from './commands/train';
 
-
-
 export function buildProgram(): Command {
   const program = new Command('mri2ct')
     .description('Fast MRI-to-CT (synthetic CT) training: preprocess once into a cache, then train fast from it.')
     .version((require('../../../package.json') as { version: string }).version)
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .option('--verbose', "show TensorFlow's own start-up log lines (hidden by default; same as MRI2CT_TF_VERBOSE=1)")
+    .hook('preAction', (cmd) => {
+      if (cmd.opts()['verbose'] === true) process.env['MRI2CT_TF_VERBOSE'] = '1';
+    });
 
   registerRun(program);
   registerCheckEnv(program);

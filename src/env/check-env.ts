@@ -1,6 +1,6 @@
 /**
  * The environment check (`mri2ct check-env`, `mri2ct run --check_env`, notebook 01): backend in
- * use and why, GPU, memory, free disk at the cache dir, the packages the pipeline needs and the
+ * use and why, GPU (src/env/gpu-check.ts: proof that TensorFlow runs on it), memory, free disk at the cache dir, the packages the pipeline needs and the
  * tslab Jupyter kernel. Each failed line says how to fix it. It only inspects; it installs nothing.
  */
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { importEsm } from '../util/esm';
 import { installedVersion } from '../util/package-version';
 import { loadBackend, type BackendRequest } from './backend';
+import { describeGpu, queryGpus } from './gpu';
+import { gpuCheckItem } from './gpu-check';
 
 export interface EnvCheckItem {
   /** Short name of what was checked. */
@@ -62,25 +64,6 @@ function existingAncestor(dir: string): string {
   return d;
 }
 
-function gpuLine(): EnvCheckItem {
-  try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=name,memory.total,memory.free', '--format=csv,noheader'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 10_000,
-    }).trim();
-    return { name: 'GPU', ok: true, detail: out.split('\n').join('; '), required: false };
-  } catch {
-    return {
-      name: 'GPU',
-      ok: false,
-      detail: 'no NVIDIA GPU visible (nvidia-smi not found or failed); training runs on the CPU',
-      fix: 'optional: on a CUDA machine install @tensorflow/tfjs-node-gpu (README "GPU")',
-      required: false,
-    };
-  }
-}
-
 async function tryItem(name: string, required: boolean, fix: string, probe: () => Promise<string> | string): Promise<EnvCheckItem> {
   try {
     return { name, ok: true, detail: await probe(), required };
@@ -125,7 +108,9 @@ export async function checkEnvironment(options: CheckEnvOptions = {}): Promise<E
 
   const backend = await loadBackend({ request: options.backend ?? 'auto', warn: () => undefined }).catch((err: unknown) => err);
   if (backend instanceof Error) {
-    items.push({ name: 'Compute backend', ok: false, detail: backend.message, fix: SETUP_FIX, required: true });
+    items.push({ name: 'Compute backend', ok: false, detail: backend.message, ...(/Fix:/.test(backend.message) ? {} : { fix: SETUP_FIX }), required: true });
+    const gpus = queryGpus();
+    items.push({ name: 'GPU', ok: gpus.length === 0, detail: gpus.length === 0 ? 'none visible' : gpus.map(describeGpu).join('; '), required: false });
   } else {
     const b = backend as Awaited<ReturnType<typeof loadBackend>>;
     items.push({
@@ -135,8 +120,8 @@ export async function checkEnvironment(options: CheckEnvOptions = {}): Promise<E
       fix: b.slow ? `training would be ~100x slower: ${SETUP_FIX}` : undefined,
       required: false,
     });
+    items.push(gpuCheckItem(b));
   }
-  items.push(gpuLine());
 
   const total = os.totalmem();
   const avail = availableMemory();

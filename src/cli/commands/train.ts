@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { CacheLoader } from '../../data/loader';
-import { loadBackend, parseBackendRequest } from '../../env/backend';
+import { describeDevice, loadBackend, parseBackendRequest } from '../../env/backend';
 import { DEFAULT_MODEL_CONFIG } from '../../model/config';
 import { train, type TrainResult } from '../../train/trainer';
 import { camelize, floatArg, intArg } from '../options';
@@ -43,7 +43,7 @@ export const USE_AMP_NOTE = 'note: --use_amp has no effect: TensorFlow.js has no
 
 export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
   const backend = await loadBackend({ request: parseBackendRequest(o.backend) });
-  console.log(`backend: ${backend.kind} (${backend.package})`);
+  console.log(`backend: ${backend.kind} (${backend.package}); the training step runs on the ${describeDevice(backend)}`);
   if (o.useAmp === true) console.log(USE_AMP_NOTE);
   const loader = await CacheLoader.open(o.cacheDir, {
     batchSize: o.batchSize,
