@@ -6,8 +6,7 @@
 import type { Command } from 'commander';
 
 import { ConfigError } from '../../errors';
-import { readNifti } from '../../io/nifti-read';
-import { writeNifti } from '../../io/nifti-write';
+import { readImage, writeImage } from '../../io/read-image';
 import { headMaskWithStats } from '../../preprocess/head-mask';
 import { ELASTIX_DEFAULTS } from '../../register/elastix';
 import { QUALITY_DEFAULTS } from '../../register/quality';
@@ -30,7 +29,7 @@ export interface RegisterCliOptions {
 /** Runs the command; returns false when the registration quality is poor (files still written). */
 export async function runRegister(o: RegisterCliOptions): Promise<boolean> {
   if (!['auto', 'header', 'centroids'].includes(o.init)) throw new ConfigError(`--init must be auto, header or centroids (got '${o.init}')`);
-  const [mri, ct] = await Promise.all([readNifti(o.fixed), readNifti(o.moving)]);
+  const [mri, ct] = await Promise.all([readImage(o.fixed), readImage(o.moving)]);
   const mask = headMaskWithStats(mri, { what: `the MRI ${o.fixed}` }).mask;
   const options: RegisterOptions = {
     what: `${o.moving} to ${o.fixed}`,
@@ -41,7 +40,7 @@ export async function runRegister(o: RegisterCliOptions): Promise<boolean> {
     minDice: o.minDice,
   };
   const r = await registerCtToMri(mri, ct, mask, options);
-  await writeNifti(o.out, { data: r.ctOnMri, dims: mri.dims, spacing: mri.spacing, affine: mri.affine }, { datatype: 'int16', description: 'CT registered to MRI (mri2ct register)' });
+  await writeNifti(o.out, { data: r.ctOnMri, dims: mri.dims, spacing: mri.spacing, affine: mri.affine }, { datatype: 'int16' });
   if (o.transform !== undefined) writeTransformRecord(o.transform, { ...r.transform, quality: r.quality });
   const f = (v: { x: number; y: number; z: number }, d: number): string => [v.x, v.y, v.z].map((a) => a.toFixed(d)).join(', ');
   const t = r.transform;
