@@ -40,7 +40,7 @@ export async function runRegister(o: RegisterCliOptions): Promise<boolean> {
     minDice: o.minDice,
   };
   const r = await registerCtToMri(mri, ct, mask, options);
-  await writeNifti(o.out, { data: r.ctOnMri, dims: mri.dims, spacing: mri.spacing, affine: mri.affine }, { datatype: 'int16' });
+  await writeImage(o.out, { data: r.ctOnMri, dims: mri.dims, spacing: mri.spacing, affine: mri.affine }, { datatype: 'int16' });
   if (o.transform !== undefined) writeTransformRecord(o.transform, { ...r.transform, quality: r.quality });
   const f = (v: { x: number; y: number; z: number }, d: number): string => [v.x, v.y, v.z].map((a) => a.toFixed(d)).join(', ');
   const t = r.transform;
