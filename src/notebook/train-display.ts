@@ -131,7 +131,7 @@ export function trainingDisplay(newDisplay: () => HtmlDisplay, outputDir: string
     },
     finish: (closing) => {
       if (closing !== undefined) note = `<p><b>${esc(closing)}</b></p>`;
-      progress.finish(closing);
+      progress.finish(); // the closing note is drawn once, under the summaries
       drawFigures();
     },
     run: async <T>(work: Promise<T>): Promise<T> => {
