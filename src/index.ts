@@ -27,7 +27,8 @@ export { loadCheckpoint, saveCheckpoint, readCheckpointState } from './train/che
 export { renderPanelGrid, type Panel } from './viz/panel-grid';
 export { CT_WINDOWS, percentileWindow } from './viz/window';
 export * from './notebook/plotly';
-export { lossCurveFigure } from './notebook/loss-curves';
+export { lossCurveFigure, lossCurveSvg } from './notebook/loss-curves';
+export * from './notebook/svg-chart';
 export * from './notebook/volume-views';
 export * from './notebook/progress-display';
 export * from './notebook/preprocess-figures';

@@ -71,12 +71,15 @@ console.log(preview.summary);
 # %% [markdown]
 # ## Train
 #
-# The display below updates while the cell runs. Checkpoints go to `checkpoints/` (best_model by
-# validation MAE in HU inside the head, epoch_N, last), pictures to `samples/`, curves to `logs/`.
+# The outputs below update while the cell runs: the progress bar (about once a second), the loss
+# curves and the newest sample grid (once per epoch; the curves are downsampled, so each redraw
+# stays a few KB however long the run). If training fails, the error shows under the bar.
+# Checkpoints go to `checkpoints/` (best_model by validation MAE in HU inside the head, epoch_N,
+# last), pictures to `samples/`, curves to `logs/`.
 # %%
-const view = mri2ct.trainingDisplay(tslab.newDisplay(), outputDir);
+const view = mri2ct.trainingDisplay(tslab.newDisplay, outputDir);
 // (tslab: write `name: name`, not the shorthand `{ name }`, for variables of earlier cells)
-const result = await mri2ct.train(loader, {
+const result = await view.run(mri2ct.train(loader, {
   outputDir: outputDir,
   epochs: epochs,
   model: { ...mri2ct.DEFAULT_MODEL_CONFIG, imageSize: loader.imageSize, ngf: ngf, ndf: ngf },
@@ -91,7 +94,7 @@ const result = await mri2ct.train(loader, {
   onProgress: view.onProgress,
   onEpoch: view.onEpoch,
   log: () => undefined,
-});
+}));
 view.finish(`best validation MAE ${result.bestValMaeHu?.toFixed(1)} HU; bulk-density baseline ${result.baselineMaeHu?.toFixed(1)} HU`);
 result.model.dispose();
 # %% [markdown]
