@@ -20,6 +20,10 @@ test('mri2ct info on an LIA NIfTI: shape, voxel size, storage and canonical orie
   assert.match(r.stdout, /Orientation +LIA \(storage\) → RAS \(canonical\): permute axes \(x, z, y\).*flip x.*flip y/);
   assert.match(r.stdout, /Obliquity +0\.00°/);
   assert.match(r.stdout, /Units \(guess\) +non-negative/);
+  // what preprocessing would do: reorient without resampling; accepted as an MRI, refused as a CT
+  assert.match(r.stdout, /Pipeline +stored LIA, reoriented to RAS .*no resampling/);
+  assert.match(r.stdout, /as MRI +accepted/);
+  assert.match(r.stdout, /as CT +refused: .*not a CT in HU/);
 });
 
 test('mri2ct info --json on the HU CT template guesses HU; the Cormack-unit CT is not HU', () => {
@@ -31,6 +35,9 @@ test('mri2ct info --json on the HU CT template guesses HU; the Cormack-unit CT i
   assert.equal(d.values?.max, 770);
   assert.equal(d.storageOrientation, 'LAS');
   assert.deepEqual(d.reorientation, ['flip x (L→R)']);
+  const v = (d as ImageDescription & { pipeline?: { asMri: string; asCt: string } }).pipeline;
+  assert.match(v?.asMri ?? '', /refused: Hounsfield-like/);
+  assert.match(v?.asCt ?? '', /^accepted/);
   const c = JSON.parse(cli(path.join(scans, 'neurolabusc-Clinical/scct.nii'), '--json').stdout) as ImageDescription;
   assert.notEqual(c.units?.guess, 'HU');
 });

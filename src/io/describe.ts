@@ -9,7 +9,7 @@
 
 import { ImageFormatError } from '../errors';
 import type { DicomSeriesInfo } from './dicom-series';
-import { columnNorms, linearPart } from './nifti-affine';
+import { obliquityDegrees } from './nifti-affine';
 import { readImage, type ImageFormat, type MedicalImage } from './read-image';
 import type { Affine, Vec3 } from './volume';
 
@@ -84,17 +84,7 @@ export function reorientationSteps(codes: string): string[] {
   return steps;
 }
 
-/** Largest angle between a voxel axis and the world axis it is closest to, in degrees. */
-export function obliquityDegrees(affine: Affine): number {
-  const m = linearPart(affine);
-  const n = columnNorms(affine);
-  let worst = 0;
-  for (let c = 0; c < 3; c++) {
-    const cosMax = Math.max(...[0, 1, 2].map((r) => Math.abs(m[r]?.[c] ?? 0) / (n[c] || 1)));
-    worst = Math.max(worst, (Math.acos(Math.min(1, cosMax)) * 180) / Math.PI);
-  }
-  return worst;
-}
+export { obliquityDegrees };
 
 /** Min, max, mean (all voxels) and percentiles (strided sample) of a volume. */
 export function summarizeValues(data: Float32Array): ValueSummary {

@@ -119,11 +119,12 @@ export interface PreprocessMriOptions {
 
 /**
  * Smallest head mask accepted, in ml. A whole adult head above the skull base is about
- * 2,500–5,000 ml (the real T1s in ../shared/scans: 2,700–4,000 ml); a brain alone 1,100–1,500 ml
- * (the skull-stripped scans there: 950–1,750 ml). A brain-only mask would let CT clean-up erase
- * the skull, so such an MRI is refused.
+ * 2,500–5,000 ml (the real T1s in ../shared/scans: 2,700–4,000 ml; the built-in phantom's
+ * smallest heads about 1,740 ml); a brain alone 1,100–1,500 ml (the skull-stripped scans there:
+ * MR_Gd 1,470 ml, stroke/T1 950 ml; the brain-only atlas spm152, 1,750 ml, passes). A brain-only
+ * mask would let CT clean-up erase the skull, so such an MRI is refused.
  */
-export const MIN_HEAD_ML = 2000;
+export const MIN_HEAD_ML = 1600;
 
 /**
  * Steps 1, 2 and the MRI parts of 4–8 on one MRI volume: N4 → head mask → percentile clipping in

@@ -1,11 +1,13 @@
 /**
  * `mri2ct info PATH`: describes an image file or DICOM series folder (format, shape, voxel size,
  * orientation, obliquity, values, units guess, DICOM checks, warnings or refusal); --json for
- * machine-readable output. Only wiring: the description is built by src/io/describe.ts.
+ * machine-readable output; what preprocessing would do with it (canonical order, input checks as MRI
+ * and as CT). Only wiring: src/io/describe.ts and src/preprocess/input-verdict.ts do the work.
  */
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors';
 import { describeImage, formatImageDescription } from '../../io/describe';
+import { inputVerdict } from '../../preprocess/input-verdict';
 
 export interface InfoCliOptions {
   json?: boolean;
@@ -21,7 +23,17 @@ export async function runInfo(target: string, opts: InfoCliOptions): Promise<voi
     if (!Number.isInteger(volumeIndex) || volumeIndex < 0) throw new ConfigError(`--volume ${opts.volume} is not a volume index: give 0, 1, 2...`);
   }
   const d = await describeImage(target, { ...(volumeIndex !== undefined ? { volumeIndex } : {}), ...(opts.series !== undefined ? { series: opts.series } : {}) });
-  console.log(opts.json === true ? JSON.stringify(d, null, 2) : formatImageDescription(d));
+  const pipeline = d.refusal === undefined ? await inputVerdict(target, volumeIndex !== undefined ? { volume: volumeIndex } : {}) : undefined;
+  if (opts.json === true) {
+    console.log(JSON.stringify({ ...d, ...(pipeline !== undefined ? { pipeline } : {}) }, null, 2));
+    return;
+  }
+  console.log(formatImageDescription(d));
+  if (pipeline !== undefined) {
+    console.log(`Pipeline      ${pipeline.canonical}`);
+    console.log(`  as MRI      ${pipeline.asMri}`);
+    console.log(`  as CT       ${pipeline.asCt}`);
+  }
 }
 
 export function registerInfo(program: Command): void {
