@@ -9,6 +9,7 @@
 import { Mri2ctError } from '../errors';
 import { multiplyAffines, RAS_TO_LPS } from '../io/affine-math';
 import { columnNorms } from '../io/nifti-affine';
+import { itkGeometry } from '../io/itk-image';
 import type { Affine, Volume } from '../io/volume';
 
 /** The structure of an itk-wasm `Image` (itk-wasm's interface types), float32 scalar 3D only. */
@@ -27,34 +28,19 @@ export interface ItkImage {
 
 /** An itk-wasm Image of a volume (the data are copied to float32; a Float32Array is shared). */
 export function volumeToItkImage(volume: Volume<ArrayLike<number>>, name: string): ItkImage {
-  const lps = multiplyAffines(RAS_TO_LPS, volume.affine);
   const spacing = columnNorms(volume.affine);
   if (!spacing.every((s) => s > 0 && Number.isFinite(s))) {
     throw new Mri2ctError(`${name}: the voxel-to-world matrix has a zero or non-finite column; check the image header`);
   }
-  const direction = new Float64Array(9);
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) direction[3 * r + c] = (lps[r]?.[c] ?? 0) / (spacing[c] as number);
   const data = volume.data instanceof Float32Array ? volume.data : Float32Array.from(volume.data);
   return {
     imageType: { dimension: 3, componentType: 'float32', pixelType: 'Scalar', components: 1 },
     name,
-    origin: [lps[0]?.[3] ?? 0, lps[1]?.[3] ?? 0, lps[2]?.[3] ?? 0],
-    spacing: [...spacing],
-    direction,
+    ...itkGeometry(volume.affine, name),
     size: [...volume.dims],
     metadata: new Map(),
     data,
   };
-}
-
-/** The RAS+ voxel-to-world affine of an itk-wasm image's geometry. */
-export function itkImageAffine(image: { origin: ArrayLike<number>; spacing: ArrayLike<number>; direction: ArrayLike<number> }): Affine {
-  const lps: Affine = [0, 1, 2].map((r) => [
-    ...[0, 1, 2].map((c) => (image.direction[3 * r + c] as number) * (image.spacing[c] as number)),
-    image.origin[r] as number,
-  ]);
-  lps.push([0, 0, 0, 1]);
-  return multiplyAffines(RAS_TO_LPS, lps);
 }
 
 /** Converts a world map between LPS and RAS (x ↦ F x F with F the RAS↔LPS flip; its own inverse). */
