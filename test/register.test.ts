@@ -21,6 +21,8 @@ import { writeNifti } from '../src/io/nifti-write';
 import { applyAffine, identityAffine, invertAffine, rigidAffine } from '../src/io/affine-math';
 import type { Affine, Vec3, Volume } from '../src/io/volume';
 import { generatePhantomPatient } from '../src/phantom/generate';
+import { resolvePreprocessParams } from '../src/preprocess/params';
+import { preprocessPatient } from '../src/preprocess/pipeline';
 import { resampleToGrid } from '../src/preprocess/resample-grid';
 import { judgeRegistration } from '../src/register/quality';
 import { registerCtToMri, type RegisterOptions } from '../src/register/register';
@@ -186,5 +188,32 @@ describe('registerCtToMri', () => {
     assert.equal(t.quality?.ok, true);
     const e = surfaceTre(t.matrix, TRUTH);
     assert.ok(e.mean < 1.5 && e.max < 3, `CLI TRE mean ${e.mean.toFixed(3)} mm, max ${e.max.toFixed(3)} mm`);
+  });
+});
+
+describe('preprocess --register rigid', () => {
+  it('registers a moved CT before the CT steps: the cache CT matches the aligned pair far better than header alignment', async () => {
+    const dir = path.join(tmp, 'pipeline');
+    const mr = path.join(dir, 'mr.nii.gz');
+    const aligned = path.join(dir, 'ct_aligned.nii.gz');
+    const moved = path.join(dir, 'ct_moved.nii.gz');
+    await writeNifti(mr, mri, { datatype: 'float32' });
+    await writeNifti(aligned, ct, { datatype: 'float32' });
+    await writeNifti(moved, movedCt(W), { datatype: 'float32' });
+    const base = { resize: { size: 32 }, n4: { enabled: false } };
+    const ref = await preprocessPatient({ id: 'p', mri: mr, ct: aligned }, resolvePreprocessParams(base));
+    const header = await preprocessPatient({ id: 'p', mri: mr, ct: moved }, resolvePreprocessParams(base));
+    const reg = await preprocessPatient({ id: 'p', mri: mr, ct: moved }, resolvePreprocessParams({ ...base, register: { method: 'rigid' } }));
+    assert.ok(reg.registration !== undefined && reg.registration.quality.ok, JSON.stringify(reg.registration?.quality));
+    assert.ok(reg.notes.some((n) => /CT registered to the MRI \(rigid/.test(n)), reg.notes.join(' | '));
+    assert.equal(header.registration, undefined);
+    const mae = (p: typeof ref): number => {
+      let [s, n] = [0, 0];
+      for (let i = 0; i < p.ct.length; i++) if (ref.mask[i] === 1) { s += Math.abs((p.ct[i] ?? 0) - (ref.ct[i] ?? 0)) * 4024; n++; }
+      return s / n;
+    };
+    const [eHeader, eReg] = [mae(header), mae(reg)];
+    assert.ok(eReg < 0.5 * eHeader, `registered ${eReg.toFixed(1)} HU vs header-aligned ${eHeader.toFixed(1)} HU from the aligned pair's cache`);
+    assert.throws(() => resolvePreprocessParams({ register: { method: 'affine' as 'rigid' } }), /--register affine: use none/);
   });
 });

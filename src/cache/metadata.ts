@@ -43,6 +43,8 @@ export interface PatientMetadata {
   source?: PreprocessedPatient['source'];
   /** What was done to the inputs, and warnings. */
   notes?: string[];
+  /** Rigid CT-to-MRI registration (transform, quality, timing) when preprocessing ran it. */
+  registration?: PreprocessedPatient['registration'];
 }
 
 export const metadataDir = (cacheDir: string): string => path.join(cacheDir, 'metadata');

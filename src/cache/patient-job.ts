@@ -70,7 +70,7 @@ export async function processPatient(job: PatientJob): Promise<PatientOutcome> {
       id, file: path.relative(job.cacheDir, file), format: job.format, shape: p.shape, paramsHash: job.paramsHash, checksum: attrs.checksum,
       sourceFiles: { mri: job.pair.mri, ct: job.pair.ct },
       sourceSha256: { mri: await sha256File(job.pair.mri), ct: await sha256File(job.pair.ct) }, normalization: p.normalization, geometry: p.geometry, stats: p.stats,
-      timings: p.timings, backgroundSlices: backgroundSliceIndices(p.mask, p.shape), source: p.source, notes: p.notes,
+      timings: p.timings, backgroundSlices: backgroundSliceIndices(p.mask, p.shape), source: p.source, notes: p.notes, ...(p.registration !== undefined ? { registration: p.registration } : {}),
     });
     const writeSeconds = (performance.now() - tw) / 1000;
     return { id, ok: true, shape: p.shape, timings: p.timings, writeSeconds, seconds: (performance.now() - t0) / 1000, notes: p.notes };

@@ -42,6 +42,12 @@ export interface LoadedVolume extends Volume<Float32Array> {
 export interface LoadOptions {
   /** Which volume of a 4D file to take (0-based); 4D files are refused without it. */
   volume?: number;
+  /**
+   * 'header' (default): the CT is put on the MRI grid through the two affines (refused when the
+   * fields of view barely overlap). 'none': the CT stays on its own (canonical) grid, for a
+   * registration step to align it.
+   */
+  align?: 'header' | 'none';
 }
 
 /** Reads one image, checks it and brings it to canonical order; `what` names it in errors. */
@@ -107,6 +113,9 @@ export async function loadPair(pair: PatientPair, options: LoadOptions = {}): Pr
     if (v.reorientation.reoriented) notes.push(`${what}: stored ${v.source.orientation}, reoriented to ${v.orientation}`);
     const w = obliquityWarning(v.reorientation, what);
     if (w !== undefined) notes.push(`warning: ${w}`);
+  }
+  if (options.align === 'none') {
+    return { mri, ct, source: { mri: mri.source, ct: ct.source, ctResampled: false, overlap: Math.max(fovOverlap(mri, ct), fovOverlap(ct, mri)) }, notes };
   }
   const diff = gridDifference(mri, ct);
   let ctOnMri: Volume<Float32Array> = ct;

@@ -24,6 +24,8 @@ export interface PreprocessParams {
   clip: { mriLowPercentile: number; mriHighPercentile: number; ctMinHu: number; ctMaxHu: number };
   crop: { marginMm: number };
   resize: { size: number };
+  /** Rigid CT-to-MRI registration before the CT steps (absent: the pair is taken as co-registered). */
+  register?: { method: 'rigid' };
 }
 
 export const DEFAULT_PREPROCESS_PARAMS: PreprocessParams = {
@@ -46,6 +48,9 @@ export function resolvePreprocessParams(overrides: DeepPartial<PreprocessParams>
     crop: { ...d.crop, ...overrides.crop },
     resize: { ...d.resize, ...overrides.resize },
   };
+  const reg = overrides.register?.method as string | undefined;
+  if (reg !== undefined && reg !== 'rigid') throw new ConfigError(`--register ${reg}: use none (pairs already co-registered) or rigid.`);
+  if (reg === 'rigid') p.register = { method: 'rigid' };
   const s = p.resize.size;
   if (!Number.isInteger(s) || s < 16 || s > 1024) throw new ConfigError(`--image_size ${s}: must be a whole number in 16..1024 (256 for real data).`);
   if (!(p.clip.ctMinHu < p.clip.ctMaxHu)) throw new ConfigError(`CT window ${p.clip.ctMinHu}..${p.clip.ctMaxHu} HU is empty: --ct_min_hu must be below --ct_max_hu.`);

@@ -20,6 +20,7 @@ import { type CropBox, cropBoxFromMask, cropVolume } from './crop';
 import { removeCtArtifacts } from './ct-artifacts';
 import { headMaskWithStats } from './head-mask';
 import { loadPair, type LoadOptions, type PairSource } from './load-pair';
+import { registerCtToMri, type RegistrationResult } from '../register/register';
 import { n4BiasFieldCorrection } from './n4';
 import { normalizeCt, normalizedHu, normalizeMri } from './normalize';
 import type { PreprocessParams } from './params';
@@ -59,8 +60,10 @@ export interface PreprocessedPatient {
   timings: Record<StepName, number>;
   /** Where the inputs came from and how they were aligned (storage orders, CT resampling). */
   source: PairSource;
-  /** What was done to the inputs, and warnings (reoriented, resampled, oblique). */
+  /** What was done to the inputs, and warnings (reoriented, resampled, oblique, registered). */
   notes: string[];
+  /** The rigid registration of the CT to the MRI, when params.register asked for it. */
+  registration?: Omit<RegistrationResult, 'ctOnMri'>;
 }
 
 export { checkVolume } from './input-checks';
@@ -195,11 +198,28 @@ export function preprocessMri(mriImg: Volume<ArrayLike<number>> & { orientation?
 export async function preprocessPatient(pair: PatientPair, params: PreprocessParams, onProgress?: ProgressCallback, options: LoadOptions = {}): Promise<PreprocessedPatient> {
   // read, the seven MRI steps, then the CT's artifacts, clip, normalize, crop, resize, clamp
   const timer = new StepTimer(pair.id, 1 + MRI_STEP_NAMES.length + 6, onProgress);
-  const loaded = await loadPair(pair, options);
-  const { mri: mriImg, ct: ctImg } = loaded;
+  const loaded = await loadPair(pair, { ...options, align: params.register !== undefined ? 'none' : 'header' });
+  const mriImg = loaded.mri;
+  let ctImg = loaded.ct;
   timer.lap('read');
 
   const m = preprocessMri(mriImg, params, { what: `MRI of patient ${pair.id} (${pair.mri})`, maskWhat: `head mask of patient ${pair.id}`, timer });
+
+  // Optional rigid registration (elastix) of the CT to the MRI, inside the MRI's head mask.
+  let registration: PreprocessedPatient['registration'];
+  if (params.register !== undefined) {
+    const { ctOnMri, ...reg } = await registerCtToMri(mriImg, ctImg, m.headMask, { what: `patient ${pair.id}` });
+    if (!reg.quality.ok) {
+      throw new Mri2ctError(
+        `patient ${pair.id}: the rigid registration of CT ${pair.ct} to MRI ${pair.mri} is poor (${reg.quality.reasons.join('; ')}). ` +
+          'Check that both files are of the same patient and cover the head; try `mri2ct register --init centroids` on this pair to inspect it.',
+      );
+    }
+    registration = reg;
+    ctImg = { data: ctOnMri, dims: [...mriImg.dims], spacing: [...mriImg.spacing], affine: mriImg.affine.map((r) => [...r]) };
+    const t = reg.transform;
+    loaded.notes.push(`CT registered to the MRI (rigid, ${reg.seconds.toFixed(1)} s): rotation ${[t.rotationDegrees.x, t.rotationDegrees.y, t.rotationDegrees.z].map((v) => v.toFixed(1)).join('/')}°, translation ${[t.translationMm.x, t.translationMm.y, t.translationMm.z].map((v) => v.toFixed(1)).join('/')} mm, head/body Dice ${reg.quality.dice.toFixed(3)}`);
+  }
 
   // The CT half: the same head mask, crop box and slice geometry as the MRI.
   const cleaned = removeCtArtifacts(ctImg, m.headMask, { ...params.ctArtifacts, what: `CT of patient ${pair.id} (${pair.ct})` });
@@ -231,5 +251,6 @@ export async function preprocessPatient(pair: PatientPair, params: PreprocessPar
     timings: timer.timings,
     source: loaded.source,
     notes: loaded.notes,
+    ...(registration !== undefined ? { registration } : {}),
   };
 }

@@ -26,6 +26,7 @@ export interface PreprocessCliOptions {
   ctMinHu: number;
   ctMaxHu: number;
   volume?: number;
+  register?: string;
 }
 
 /** Runs the preprocessing; returns false when a patient failed. */
@@ -37,7 +38,10 @@ export async function runPreprocess(o: PreprocessCliOptions): Promise<boolean> {
   const ds = discoverDataset(o.dataDir !== undefined ? { dataDir: o.dataDir } : { mriDir: o.mriDir, ctDir: o.ctDir });
   console.log(`${ds.pairs.length} MRI/CT pairs in ${ds.source}`);
   if (ds.problems.length > 0) console.log(`not used:\n${formatDatasetProblems(ds.problems)}`);
-  const params = resolvePreprocessParams({ resize: { size: o.imageSize }, n4: { enabled: o.n4 }, clip: { ctMinHu: o.ctMinHu, ctMaxHu: o.ctMaxHu } });
+  const params = resolvePreprocessParams({
+    resize: { size: o.imageSize }, n4: { enabled: o.n4 }, clip: { ctMinHu: o.ctMinHu, ctMaxHu: o.ctMaxHu },
+    ...(o.register !== undefined && o.register !== 'none' ? { register: { method: o.register as 'rigid' } } : {}),
+  });
   const bar = createProgressBar();
   try {
     const r = await buildCache({
@@ -65,6 +69,7 @@ export function addPreprocessOptions(cmd: Command): Command {
     .option('--ct_min_hu <hu>', 'CT window low end (clip and normalisation)', floatArg('--ct_min_hu'), -1024)
     .option('--ct_max_hu <hu>', 'CT window high end', floatArg('--ct_max_hu'), 3000)
     .option('--volume <n>', 'take volume n (0-based) of 4D inputs; without it 4D files are refused', intArg('--volume', 0))
+    .option('--register <method>', 'none (pairs already co-registered) | rigid (elastix, CT to MRI, before the CT steps)', 'none')
     .option('--force', 'rebuild patients that are already cached');
 }
 
