@@ -30,9 +30,10 @@ export async function runInfo(target: string, opts: InfoCliOptions): Promise<voi
   }
   console.log(formatImageDescription(d));
   if (pipeline !== undefined) {
-    console.log(`Pipeline      ${pipeline.canonical}`);
-    console.log(`  as MRI      ${pipeline.asMri}`);
-    console.log(`  as CT       ${pipeline.asCt}`);
+    const row = (label: string, text: string): void => console.log(`${label.padEnd(21)}${text}`);
+    row('Pipeline', pipeline.canonical);
+    row('  as MRI', pipeline.asMri);
+    row('  as CT', pipeline.asCt);
   }
 }
 
