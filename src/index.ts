@@ -1,7 +1,10 @@
 /**
  * The mri2ct library: what notebooks and other programs import (`import * as m from '../dist/src'`).
- * It re-exports the public API of each pipeline stage and holds no logic of its own.
+ * It re-exports the public API of each pipeline stage and holds no logic of its own (inside a
+ * tslab kernel, importing it also makes the kernel's output channel queue instead of throwing:
+ * notebook/kernel-send-queue).
  */
+import './notebook/kernel-send-queue';
 export * from './errors';
 export * from './io/volume';
 export * from './env/backend';

@@ -3,7 +3,8 @@
  * and small however long the run: (1) the epoch progress bar with the last epoch summaries
  * (redrawn at most every `barIntervalMs`, ~2 KB), (2) the loss curves as a script-free SVG with
  * downsampled step data (once per epoch, a few KB), (3) the newest sample grid as JPEG (only when
- * samples/latest.png changes; the PNG stays on disk). A failed run shows its error in the view (`run`). Rendering only:
+ * samples/latest.png changes; the PNG stays on disk). A failed run shows its error in the view (`run`); a failed draw (a front end
+ * that cannot take an output now) is retried and never stops training. Rendering only:
  * it must not run or change training, and must not import tslab (the notebook passes
  * `tslab.newDisplay`).
  */
@@ -85,13 +86,36 @@ export function liveCurvesHtml(outputDir: string, maxPoints = 200): string {
 }
 
 /**
+ * A display whose failures never reach the caller: the view is called from inside the training
+ * loop, and a front end that cannot take an output right now (a kernel channel busy, a closed
+ * browser) must not end the run. A failed draw is retried a moment later with the newest HTML.
+ */
+export function guardedDisplay(out: HtmlDisplay, retryMs = 250): HtmlDisplay {
+  let pending: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const draw = (s: string): void => {
+    try {
+      out.html(s);
+      pending = undefined;
+    } catch {
+      pending = s;
+      if (timer === undefined) {
+        timer = setTimeout(() => { timer = undefined; if (pending !== undefined) draw(pending); }, retryMs);
+        timer.unref();
+      }
+    }
+  };
+  return { html: draw };
+}
+
+/**
  * A live training view. `newDisplay` makes one output per call (pass `tslab.newDisplay`); three
  * are made, in order: progress bar, curves, samples.
  */
 export function trainingDisplay(newDisplay: () => HtmlDisplay, outputDir: string, options: TrainingDisplayOptions = {}): TrainingDisplay {
-  const barOut = newDisplay();
-  const curvesOut = newDisplay();
-  const samplesOut = newDisplay();
+  const barOut = guardedDisplay(newDisplay());
+  const curvesOut = guardedDisplay(newDisplay());
+  const samplesOut = guardedDisplay(newDisplay());
   const summaries: string[] = [];
   let bar = '';
   let note = '';
