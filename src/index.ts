@@ -40,3 +40,7 @@ export * from './notebook/train-display';
 export { preprocessMri, type PreprocessedMri } from './preprocess/pipeline';
 export * from './infer';
 export * from './notebook/inference-figures';
+export { resampleToGrid, type Grid, type ResampleOptions } from './preprocess/resample-grid';
+export { registerCtToMri, registrationFigures, type RegisterOptions, type RegistrationResult } from './register/register';
+export * from './register/known-motion';
+export * from './notebook/registration-figure';

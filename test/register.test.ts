@@ -27,6 +27,9 @@ import { resampleToGrid } from '../src/preprocess/resample-grid';
 import { judgeRegistration } from '../src/register/quality';
 import { registerCtToMri, type RegisterOptions } from '../src/register/register';
 import { readTransformRecord, rigidRecord, writeTransformRecord } from '../src/register/transform-record';
+import { buildCache, formatBuildSummary } from '../src/cache/build';
+import { readPatientMetadata } from '../src/cache/metadata';
+import { buildSummaryHtml } from '../src/notebook/preprocess-figures';
 
 const deg = Math.PI / 180;
 const tmp = mkdtempSync(path.join(tmpdir(), 'register-test-'));
@@ -215,5 +218,60 @@ describe('preprocess --register rigid', () => {
     const [eHeader, eReg] = [mae(header), mae(reg)];
     assert.ok(eReg < 0.5 * eHeader, `registered ${eReg.toFixed(1)} HU vs header-aligned ${eHeader.toFixed(1)} HU from the aligned pair's cache`);
     assert.throws(() => resolvePreprocessParams({ register: { method: 'affine' as 'rigid' } }), /--register affine: use none/);
+  });
+
+  it('the preprocessing summary shows registration columns from the metadata, — for a patient not registered', async () => {
+    const dir = path.join(tmp, 'summary');
+    const files = { mr: path.join(dir, 'mr.nii.gz'), aligned: path.join(dir, 'ct_aligned.nii.gz'), moved: path.join(dir, 'ct_moved.nii.gz') };
+    await writeNifti(files.mr, mri, { datatype: 'float32' });
+    await writeNifti(files.aligned, ct, { datatype: 'float32' });
+    await writeNifti(files.moved, movedCt(W), { datatype: 'float32' });
+    const base = { resize: { size: 32 }, n4: { enabled: false } };
+    const regCache = path.join(dir, 'cache_reg');
+    const withReg = await buildCache({
+      pairs: [{ id: 'moved', mri: files.mr, ct: files.moved }], cacheDir: regCache, format: 'npy',
+      params: resolvePreprocessParams({ ...base, register: { method: 'rigid' } }), log: () => {},
+    });
+    const plain = await buildCache({
+      pairs: [{ id: 'plain', mri: files.mr, ct: files.aligned }], cacheDir: path.join(dir, 'cache_plain'), format: 'npy',
+      params: resolvePreprocessParams(base), log: () => {},
+    });
+    assert.equal(withReg.built.length, 1, JSON.stringify(withReg.failed));
+    // Without registration: no registration columns.
+    const plainText = formatBuildSummary(plain);
+    assert.doesNotMatch(plainText, /verdict|NMI|rot max/);
+
+    const meta = readPatientMetadata(regCache, 'moved')?.registration;
+    assert.ok(meta !== undefined, 'metadata/moved.json has no registration');
+    const rot = meta.transform.rotationDegrees;
+    const tr = meta.transform.translationMm;
+    const expected = [
+      Math.max(Math.abs(rot.x), Math.abs(rot.y), Math.abs(rot.z)).toFixed(1),
+      Math.hypot(tr.x, tr.y, tr.z).toFixed(1),
+      meta.quality.dice.toFixed(3),
+      meta.quality.nmi.toFixed(3),
+      meta.seconds.toFixed(1),
+      'ok',
+    ];
+    // The known motion: ~8° and a translation of several mm.
+    assert.ok(Math.abs(Number(expected[0]) - 8) < 1.5, `rotation ${expected[0]}°`);
+    assert.ok(Number(expected[1]) > 5, `translation ${expected[1]} mm`);
+
+    const mixed = { ...withReg, built: [...withReg.built, ...plain.built] };
+    const lines = formatBuildSummary(mixed).split('\n');
+    const header = lines[0]!.trim().split(/\s{2,}/);
+    assert.deepEqual(header.slice(-6), ['rot max°', 'trans mm', 'Dice', 'NMI', 'reg s', 'verdict']);
+    const row = (id: string): string[] => {
+      const l = lines.find((x) => x.startsWith(`${id} `));
+      assert.ok(l !== undefined, `no row for ${id}:\n${lines.join('\n')}`);
+      return l.trim().split(/\s+/);
+    };
+    assert.equal(row('moved').length, header.length);
+    assert.deepEqual(row('moved').slice(-6), expected);
+    assert.deepEqual(row('plain').slice(-6), ['—', '—', '—', '—', '—', '—']);
+    assert.match(lines.join('\n'), /registration \(--register rigid\): rot max°/);
+    // The notebook's HTML table shows the same cells.
+    const html = buildSummaryHtml(mixed);
+    for (const c of [...expected, 'verdict']) assert.ok(html.includes(`>${c}<`), `HTML lacks ${c}`);
   });
 });

@@ -12,6 +12,7 @@ import type { PatientPair } from '../dataset/discover';
 import { ConfigError } from '../errors';
 import { type PreprocessParams, paramsHash, PIPELINE_VERSION } from '../preprocess/params';
 import type { StepName } from '../preprocess/pipeline';
+import type { RegistrationFigures } from '../register/register';
 import type { ProgressCallback } from '../util/progress';
 import { type CacheFormat, getCacheFormat, removeStaleTemps } from './format';
 import { readCacheParams, readPatientMetadata, softwareVersions, writeCacheParams, writePreprocessingInfo } from './metadata';
@@ -39,7 +40,8 @@ export interface BuildCacheOptions {
 export interface BuildCacheResult {
   built: PatientOutcome[];
   skipped: string[];
-  failed: { id: string; error: string }[];
+  /** Failed patients; `registration` when a poor registration was the reason. */
+  failed: { id: string; error: string; registration?: RegistrationFigures }[];
   seconds: number;
   format: 'h5' | 'npy';
 }
@@ -142,13 +144,13 @@ export async function buildCache(o: BuildCacheOptions): Promise<BuildCacheResult
     else jobs.push({ pair, params: o.params, paramsHash: hash, cacheDir: o.cacheDir, format: format.name, ...(o.volume !== undefined ? { volume: o.volume } : {}) });
   }
   const built: PatientOutcome[] = [];
-  const failed: { id: string; error: string }[] = [];
+  const failed: BuildCacheResult['failed'] = [];
   let done = skipped.length;
   o.onProgress?.({ stage: 'preprocess', done, total: mine.length, message: skipped.length > 0 ? `${skipped.length} already cached` : '' });
   const onDone = (r: PatientOutcome): void => {
     done += 1;
     if (r.ok) built.push(r);
-    else failed.push({ id: r.id, error: r.error ?? 'unknown error' });
+    else failed.push({ id: r.id, error: r.error ?? 'unknown error', ...(r.registration !== undefined ? { registration: r.registration } : {}) });
     o.onProgress?.({ stage: 'preprocess', done, total: mine.length, message: `${r.id} ${r.ok ? `${(r.seconds ?? 0).toFixed(1)} s` : 'FAILED'}` });
   };
   const workers = Math.max(1, o.workers ?? 1);
@@ -162,18 +164,47 @@ export async function buildCache(o: BuildCacheOptions): Promise<BuildCacheResult
   return { built, skipped, failed, seconds: (performance.now() - t0) / 1000, format: format.name };
 }
 
+/** Headers of the registration columns of the summary (shown when any patient was registered). */
+export const REGISTRATION_COLUMNS = ['rot max°', 'trans mm', 'Dice', 'NMI', 'reg s', 'verdict'] as const;
+
+/** What the registration columns mean (printed under the table). */
+export const REGISTRATION_LEGEND =
+  'registration (--register rigid): rot max° = largest |rotation| about x/y/z; trans mm = length of the translation; ' +
+  'Dice = MRI head mask vs registered CT body mask; NMI = normalised mutual information of MRI and CT inside the head (1 = unrelated, 2 = identical); ' +
+  'reg s = registration time; verdict ok/poor (poor fails the patient); — = not registered';
+
+/** The registration cells of one patient ('—' each when it was not registered). */
+export function registrationCells(r: RegistrationFigures | undefined): string[] {
+  if (r === undefined) return REGISTRATION_COLUMNS.map(() => '—');
+  return [r.maxAbsRotationDegrees.toFixed(1), r.translationMm.toFixed(1), r.dice.toFixed(3), r.nmi.toFixed(3), r.seconds.toFixed(1), r.ok ? 'ok' : 'poor'];
+}
+
+/** True when the summary of `r` needs the registration columns. */
+export function hasRegistration(r: BuildCacheResult): boolean {
+  return r.built.some((b) => b.registration !== undefined) || r.failed.some((f) => f.registration !== undefined);
+}
+
 /** The summary table printed at the end of `mri2ct preprocess`. */
 export function formatBuildSummary(r: BuildCacheResult): string {
   const steps: StepName[] = ['read', 'n4', 'mask', 'ct_artifacts', 'clip', 'normalize', 'crop', 'resize', 'clamp'];
-  const head = ['patient', 'slices', ...steps, 'write', 'total s'];
-  const rows = r.built.map((b) => [b.id, String(b.shape?.[0] ?? ''), ...steps.map((s) => (b.timings?.[s] ?? 0).toFixed(2)), (b.writeSeconds ?? 0).toFixed(2), (b.seconds ?? 0).toFixed(1)]);
+  const reg = hasRegistration(r);
+  const head = ['patient', 'slices', ...steps, 'write', 'total s', ...(reg ? REGISTRATION_COLUMNS : [])];
+  const rows = r.built.map((b) => [
+    b.id, String(b.shape?.[0] ?? ''), ...steps.map((s) => (b.timings?.[s] ?? 0).toFixed(2)), (b.writeSeconds ?? 0).toFixed(2), (b.seconds ?? 0).toFixed(1),
+    ...(reg ? registrationCells(b.registration) : []),
+  ]);
   if (r.built.length > 1) {
     const mean = (f: (b: PatientOutcome) => number): string => (r.built.reduce((a, b) => a + f(b), 0) / r.built.length).toFixed(2);
-    rows.push(['mean', '', ...steps.map((s) => mean((b) => b.timings?.[s] ?? 0)), mean((b) => b.writeSeconds ?? 0), mean((b) => b.seconds ?? 0)]);
+    rows.push(['mean', '', ...steps.map((s) => mean((b) => b.timings?.[s] ?? 0)), mean((b) => b.writeSeconds ?? 0), mean((b) => b.seconds ?? 0), ...(reg ? REGISTRATION_COLUMNS.map(() => '') : [])]);
+  }
+  // Patients refused for a poor registration: their figures, no timings.
+  for (const f of r.failed) {
+    if (reg && f.registration !== undefined) rows.push([f.id, '—', ...steps.map(() => '—'), '—', '—', ...registrationCells(f.registration)]);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  if (reg) out.push(REGISTRATION_LEGEND);
   out.push('', `built ${r.built.length}, already cached ${r.skipped.length}, failed ${r.failed.length} — ${r.seconds.toFixed(1)} s (${r.format})`);
   for (const b of r.built) for (const n of b.notes ?? []) out.push(`  ${b.id}: ${n}`);
   for (const f of r.failed) out.push(`  FAILED ${f.id}: ${f.error}`);

@@ -8,6 +8,7 @@ import type { PatientPair } from '../dataset/discover';
 import { Mri2ctError } from '../errors';
 import type { PreprocessParams } from '../preprocess/params';
 import { preprocessPatient, type StepName } from '../preprocess/pipeline';
+import { PoorRegistrationError, registrationFigures, type RegistrationFigures } from '../register/register';
 import { getCacheFormat } from './format';
 import { backgroundSliceIndices, writePatientMetadata } from './metadata';
 import { createHash } from 'node:crypto';
@@ -34,6 +35,8 @@ export interface PatientOutcome {
   seconds?: number;
   /** What was done to the inputs (reoriented, CT resampled) and warnings. */
   notes?: string[];
+  /** Figures of the CT-to-MRI registration when it ran (also on a failure it caused). */
+  registration?: RegistrationFigures;
 }
 
 /** SHA-256 of a file, or of a folder's files (a DICOM series: names and contents, sorted). */
@@ -73,9 +76,11 @@ export async function processPatient(job: PatientJob): Promise<PatientOutcome> {
       timings: p.timings, backgroundSlices: backgroundSliceIndices(p.mask, p.shape), source: p.source, notes: p.notes, ...(p.registration !== undefined ? { registration: p.registration } : {}),
     });
     const writeSeconds = (performance.now() - tw) / 1000;
-    return { id, ok: true, shape: p.shape, timings: p.timings, writeSeconds, seconds: (performance.now() - t0) / 1000, notes: p.notes };
+    return { id, ok: true, shape: p.shape, timings: p.timings, writeSeconds, seconds: (performance.now() - t0) / 1000, notes: p.notes,
+      ...(p.registration !== undefined ? { registration: registrationFigures(p.registration) } : {}) };
   } catch (err) {
     const msg = err instanceof Mri2ctError ? err.message : `${(err as Error).name}: ${(err as Error).message} (while preprocessing ${job.pair.mri})`;
-    return { id, ok: false, error: msg, seconds: (performance.now() - t0) / 1000 };
+    const registration = err instanceof PoorRegistrationError ? { registration: registrationFigures(err.registration) } : {};
+    return { id, ok: false, error: msg, seconds: (performance.now() - t0) / 1000, ...registration };
   }
 }

@@ -76,6 +76,17 @@ export class CacheLoader implements TrainData {
     return new CacheLoader(reader, { ...options, seed: options.seed ?? 42 });
   }
 
+  /** The training batch size. */
+  get batchSize(): number {
+    return this.o.batchSize;
+  }
+
+  /** Changes the batch size of the following epochs (e.g. to what `--batch_size auto` chose). */
+  setBatchSize(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--batch_size ${n}: must be a whole number ≥ 1.`);
+    this.o.batchSize = n;
+  }
+
   get trainSlices(): number {
     return this.train.length;
   }

@@ -15,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BuildCacheResult } from '../cache/build';
+import { type BuildCacheResult, hasRegistration, REGISTRATION_COLUMNS, REGISTRATION_LEGEND, registrationCells } from '../cache/build';
 import { discoverSeedLayout, type PatientPair } from '../dataset/discover';
 import { ConfigError } from '../errors';
 import { readNifti } from '../io/nifti-read';
@@ -575,20 +575,27 @@ export function stepTimingsHtml(pre: PreprocessedPatient): string {
 /** The cache build summary (what `mri2ct preprocess` prints) as an HTML table. */
 export function buildSummaryHtml(r: BuildCacheResult): string {
   const steps = STEP_NAMES;
-  const head = ['patient', 'slices', ...steps, 'write', 'total s'].map((h, i) => `<th ${i === 0 ? CELL_L : CELL}>${h}</th>`).join('');
+  const reg = hasRegistration(r);
+  const head = ['patient', 'slices', ...steps, 'write', 'total s', ...(reg ? REGISTRATION_COLUMNS : [])].map((h, i) => `<th ${i === 0 ? CELL_L : CELL}>${h}</th>`).join('');
   const rows = r.built.map((b) => {
-    const cells = [String(b.shape?.[0] ?? ''), ...steps.map((s) => (b.timings?.[s] ?? 0).toFixed(2)), (b.writeSeconds ?? 0).toFixed(2), (b.seconds ?? 0).toFixed(1)];
+    const cells = [String(b.shape?.[0] ?? ''), ...steps.map((s) => (b.timings?.[s] ?? 0).toFixed(2)), (b.writeSeconds ?? 0).toFixed(2), (b.seconds ?? 0).toFixed(1), ...(reg ? registrationCells(b.registration) : [])];
     return `<tr><td ${CELL_L}>${esc(b.id)}</td>${cells.map((c) => `<td ${CELL}>${c}</td>`).join('')}</tr>`;
   });
   if (r.built.length > 1) {
     const mean = (f: (b: BuildCacheResult['built'][number]) => number): string => (r.built.reduce((a, b) => a + f(b), 0) / r.built.length).toFixed(2);
-    const cells = ['', ...steps.map((s) => mean((b) => b.timings?.[s] ?? 0)), mean((b) => b.writeSeconds ?? 0), mean((b) => b.seconds ?? 0)];
+    const cells = ['', ...steps.map((s) => mean((b) => b.timings?.[s] ?? 0)), mean((b) => b.writeSeconds ?? 0), mean((b) => b.seconds ?? 0), ...(reg ? REGISTRATION_COLUMNS.map(() => '') : [])];
     rows.push(`<tr style="font-weight:bold"><td ${CELL_L}>mean</td>${cells.map((c) => `<td ${CELL}>${c}</td>`).join('')}</tr>`);
+  }
+  for (const f of r.failed) {
+    if (!reg || f.registration === undefined) continue;
+    const cells = ['—', ...steps.map(() => '—'), '—', '—', ...registrationCells(f.registration)];
+    rows.push(`<tr style="color:#b00"><td ${CELL_L}>${esc(f.id)}</td>${cells.map((c) => `<td ${CELL}>${c}</td>`).join('')}</tr>`);
   }
   const failed = r.failed.map((f) => `<li style="color:#b00"><b>${esc(f.id)}</b> FAILED: ${esc(f.error)}</li>`).join('');
   const verdict =
     `<p>built <b>${r.built.length}</b>, already cached <b>${r.skipped.length}</b>` +
     `${r.skipped.length > 0 ? ` (${esc(r.skipped.join(', '))})` : ''}, failed <b>${r.failed.length}</b> — ${r.seconds.toFixed(1)} s, format ${r.format}</p>`;
-  const table = r.built.length > 0 ? `<table style="${TABLE_STYLE}"><tr>${head}</tr>${rows.join('')}</table>` : '';
+  const legend = reg ? `<p><small>${esc(REGISTRATION_LEGEND)}</small></p>` : '';
+  const table = rows.length > 0 ? `<table style="${TABLE_STYLE}"><tr>${head}</tr>${rows.join('')}</table>${legend}` : '';
   return `<div class="mri2ct-build">${table}${verdict}${failed === '' ? '' : `<ul>${failed}</ul>`}</div>`;
 }

@@ -20,7 +20,7 @@ import { type CropBox, cropBoxFromMask, cropVolume } from './crop';
 import { removeCtArtifacts } from './ct-artifacts';
 import { headMaskWithStats } from './head-mask';
 import { loadPair, type LoadOptions, type PairSource } from './load-pair';
-import { registerCtToMri, type RegistrationResult } from '../register/register';
+import { PoorRegistrationError, registerCtToMri, type RegistrationResult } from '../register/register';
 import { n4BiasFieldCorrection } from './n4';
 import { normalizeCt, normalizedHu, normalizeMri } from './normalize';
 import type { PreprocessParams } from './params';
@@ -85,6 +85,11 @@ export class StepTimer {
     this.t = now;
     this.done += 1;
     this.onProgress?.({ stage: this.stage, done: Math.min(this.done, this.total), total: this.total, message: label });
+  }
+
+  /** Restarts the clock without giving the time to a step (registration is timed on its own). */
+  restart(): void {
+    this.t = performance.now();
   }
 }
 
@@ -210,12 +215,14 @@ export async function preprocessPatient(pair: PatientPair, params: PreprocessPar
   if (params.register !== undefined) {
     const { ctOnMri, ...reg } = await registerCtToMri(mriImg, ctImg, m.headMask, { what: `patient ${pair.id}` });
     if (!reg.quality.ok) {
-      throw new Mri2ctError(
+      throw new PoorRegistrationError(
         `patient ${pair.id}: the rigid registration of CT ${pair.ct} to MRI ${pair.mri} is poor (${reg.quality.reasons.join('; ')}). ` +
           'Check that both files are of the same patient and cover the head; try `mri2ct register --init centroids` on this pair to inspect it.',
+        reg,
       );
     }
     registration = reg;
+    timer.restart(); // the registration's time is reg.seconds, not part of ct_artifacts
     ctImg = { data: ctOnMri, dims: [...mriImg.dims], spacing: [...mriImg.spacing], affine: mriImg.affine.map((r) => [...r]) };
     const t = reg.transform;
     loaded.notes.push(`CT registered to the MRI (rigid, ${reg.seconds.toFixed(1)} s): rotation ${[t.rotationDegrees.x, t.rotationDegrees.y, t.rotationDegrees.z].map((v) => v.toFixed(1)).join('/')}°, translation ${[t.translationMm.x, t.translationMm.y, t.translationMm.z].map((v) => v.toFixed(1)).join('/')} mm, head/body Dice ${reg.quality.dice.toFixed(3)}`);

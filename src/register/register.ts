@@ -47,6 +47,46 @@ export interface RegistrationResult {
   elastixSeconds: number;
 }
 
+/**
+ * A registration that ran but missed the quality thresholds: the pipeline refuses the patient
+ * with this error, and the figures travel with it (the preprocessing summary shows them).
+ */
+export class PoorRegistrationError extends RegistrationError {
+  override name = 'PoorRegistrationError';
+  constructor(message: string, readonly registration: Omit<RegistrationResult, 'ctOnMri'>) {
+    super(message);
+  }
+}
+
+/** The figures of a registration that the preprocessing summary shows. */
+export interface RegistrationFigures {
+  /** Largest |rotation| about x, y or z, degrees. */
+  maxAbsRotationDegrees: number;
+  /** Length of the translation vector, mm. */
+  translationMm: number;
+  /** Dice of the MRI head mask and the registered CT body mask. */
+  dice: number;
+  /** Normalised mutual information inside the head mask (the final similarity figure). */
+  nmi: number;
+  /** Wall time of the registration step, seconds. */
+  seconds: number;
+  /** The verdict: false when a quality threshold was missed. */
+  ok: boolean;
+}
+
+/** The summary figures of a registration (as stored in patient metadata). */
+export function registrationFigures(r: Pick<RegistrationResult, 'transform' | 'quality' | 'seconds'>): RegistrationFigures {
+  const { rotationDegrees: a, translationMm: t } = r.transform;
+  return {
+    maxAbsRotationDegrees: Math.max(Math.abs(a.x), Math.abs(a.y), Math.abs(a.z)),
+    translationMm: Math.hypot(t.x, t.y, t.z),
+    dice: r.quality.dice,
+    nmi: r.quality.nmi,
+    seconds: r.seconds,
+    ok: r.quality.ok,
+  };
+}
+
 /** World (RAS) centroid of a mask's voxels. */
 function maskCentroid(mask: ArrayLike<number>, dims: Vec3, affine: Affine): Vec3 | undefined {
   const [nx, ny, nz] = dims;

@@ -61,7 +61,7 @@ export async function runPipeline(o: RunCliOptions): Promise<boolean> {
 
   console.log('\n== 5/5 evaluate the validation patients ==');
   await evaluateValidationPatients({
-    checkpointsDir: trained.checkpointsDir, outputDir: o.outputDir, mriDir: o.mriDir, ctDir: o.ctDir, batchSize: o.batchSize, backend: o.backend,
+    checkpointsDir: trained.checkpointsDir, outputDir: o.outputDir, mriDir: o.mriDir, ctDir: o.ctDir, batchSize: trained.batchSize, backend: o.backend,
     ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
   });
   console.log(`\nrun finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

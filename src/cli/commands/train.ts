@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { CacheLoader } from '../../data/loader';
 import { describeDevice, loadBackend, parseBackendRequest } from '../../env/backend';
 import { DEFAULT_MODEL_CONFIG } from '../../model/config';
+import { type AutoBatchResult, chooseBatchSize, parseBatchSize } from '../../train/auto-batch';
 import { train, type TrainResult } from '../../train/trainer';
+import { InvalidArgumentError } from 'commander';
 import { camelize, floatArg, intArg } from '../options';
 import { createProgressBar } from '../progress-bar';
 
@@ -17,7 +19,8 @@ export interface TrainCliOptions {
   outputDir: string;
   cacheFormat?: string;
   epochs: number;
-  batchSize: number;
+  /** A whole number, or 'auto' (the largest that trains here; see src/train/auto-batch.ts). */
+  batchSize: number | 'auto';
   lr: number;
   workers: number;
   augProb: number;
@@ -41,12 +44,12 @@ export interface TrainCliOptions {
 
 export const USE_AMP_NOTE = 'note: --use_amp has no effect: TensorFlow.js has no float16 (mixed-precision) training; training runs in float32.';
 
-export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
+export async function runTrain(o: TrainCliOptions): Promise<TrainResult & { batchSize: number }> {
   const backend = await loadBackend({ request: parseBackendRequest(o.backend) });
   console.log(`backend: ${backend.kind} (${backend.package}); the training step runs on the ${describeDevice(backend)}`);
   if (o.useAmp === true) console.log(USE_AMP_NOTE);
   const loader = await CacheLoader.open(o.cacheDir, {
-    batchSize: o.batchSize,
+    batchSize: o.batchSize === 'auto' ? 1 : o.batchSize,
     seed: o.seed,
     augment: { augProb: o.augProb },
     split: { valFraction: o.valFraction, ...(o.valIds !== undefined ? { valIds: o.valIds.split(',').map((s) => s.trim()).filter(Boolean) } : {}) },
@@ -58,20 +61,28 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
     `cache ${o.cacheDir} (${loader.reader.format.name}, ${loader.reader.inMemory ? 'in memory' : 'streamed through an LRU'}): ` +
       `${loader.split.train.length} train patients (${loader.trainSlices} slices), ${loader.split.val.length} val patients (${loader.valSlices} slices) [${loader.split.val.join(', ')}]`,
   );
+  const model = { ...DEFAULT_MODEL_CONFIG, imageSize: loader.imageSize, ngf: o.ngf, ndf: o.ndf, ganMode: o.ganMode, lambdaL1: o.lambdaL1 };
+  const optimizer = { lr: o.lr, beta1: 0.5, beta2: 0.999 };
+  let auto: AutoBatchResult | undefined;
+  if (o.batchSize === 'auto') {
+    auto = await chooseBatchSize({ model, optimizer, trainSlices: loader.trainSlices, backendKind: backend.kind, seed: o.seed });
+    loader.setBatchSize(auto.batchSize);
+  }
+  const batchSize = loader.batchSize;
   const bar = createProgressBar();
   try {
     const r = await train(loader, {
       outputDir: o.outputDir,
       epochs: o.epochs,
-      model: { ...DEFAULT_MODEL_CONFIG, imageSize: loader.imageSize, ngf: o.ngf, ndf: o.ndf, ganMode: o.ganMode, lambdaL1: o.lambdaL1 },
-      optimizer: { lr: o.lr, beta1: 0.5, beta2: 0.999 },
+      model,
+      optimizer,
       lrPolicy: o.lrPolicy,
       saveFreq: o.saveFreq,
       valFreq: o.valFreq,
       logEverySteps: o.logEvery,
       seed: o.seed,
       ...(o.resume !== undefined ? { resume: o.resume } : {}),
-      extraConfig: { cacheDir: path.resolve(o.cacheDir), batchSize: o.batchSize, augProb: o.augProb, backend: backend.kind, dropBackground: o.keepBackground !== true },
+      extraConfig: { cacheDir: path.resolve(o.cacheDir), batchSize, ...(auto !== undefined ? { batchSizeAuto: autoRecord(auto) } : {}), augProb: o.augProb, backend: backend.kind, dropBackground: o.keepBackground !== true },
       tfjsNode: backend.nodeModule,
       onProgress: bar.onProgress,
       onEpoch: (_rec, summary) => {
@@ -81,17 +92,30 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult> {
     });
     bar.stop();
     console.log(`best validation MAE ${r.bestValMaeHu?.toFixed(1) ?? '–'} HU (bulk-density baseline ${r.baselineMaeHu?.toFixed(1) ?? '–'} HU); outputs in ${o.outputDir}/{checkpoints,samples,logs}`);
-    return r;
+    return { ...r, batchSize };
   } finally {
     bar.stop();
   }
+}
+
+function parseBatchArg(v: string): number | 'auto' {
+  try {
+    return parseBatchSize(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+/** What config.json records of the automatic choice. */
+function autoRecord(a: AutoBatchResult): Record<string, unknown> {
+  return { chosen: a.batchSize, cap: a.cap, reason: a.reason, ...(a.limitMb !== undefined ? { limitMb: Math.round(a.limitMb), limitSource: a.limitSource } : {}), probes: a.probes };
 }
 
 export function addTrainOptions(cmd: Command): Command {
   return cmd
     .option('--output_dir <dir>', 'checkpoints/, samples/, logs/ go here', 'fast_training_output')
     .option('--epochs <n>', 'epochs', intArg('--epochs', 1), 100)
-    .option('--batch_size <n>', 'batch size', intArg('--batch_size', 1), 8)
+    .option('--batch_size <n>', 'batch size, or auto: the largest that trains here (probed; cap 16 on CPU; MRI2CT_MEMORY_LIMIT_MB limits memory)', parseBatchArg, 8)
     .option('--lr <lr>', 'Adam learning rate (both networks)', floatArg('--lr', 0), 2e-4)
     .option('--lr_policy <p>', 'constant | linear (pix2pix: constant for half the epochs, then linear decay to 0)', 'constant')
     .option('--aug_prob <p>', 'probability that a sample is augmented', floatArg('--aug_prob', 0, 1), 0.8)
