@@ -62,7 +62,7 @@ import {
   u16ToFloat,
   validateForWrite,
   verifyChecksums,
-} from './format';
+} from './format-common';
 
 // The parts of h5wasm 0.10 used here, typed structurally: h5wasm's own .d.ts can only be
 // imported with a `resolution-mode` attribute, which older TypeScript versions reject.

@@ -45,7 +45,7 @@ import {
   validateForWrite,
   verifyChecksums,
   voxelCount,
-} from './format';
+} from './format-common';
 
 const NPY_EXTENSION = '.npy.d';
 const META_FILE = 'meta.json';
