@@ -37,3 +37,5 @@ export * from './notebook/train-display';
 export { preprocessMri, type PreprocessedMri } from './preprocess/pipeline';
 export * from './infer';
 export * from './notebook/inference-figures';
+export * from './notebook/slice-viewer';
+export * from './notebook/slice-viewers';
