@@ -139,3 +139,28 @@ test('three planes: a click in the axial panel moves the coronal and sagittal sl
   assert.deepEqual(sagGot.rgb.map((p) => p[0]), expected('sagittal', sag.slice, sagPts));
   await page.close();
 });
+
+test('a mask overlay is drawn as its red outline; inside and outside it the source codes show', async () => {
+  const mask: Volume = { ...vol, data: Float32Array.from(vol.data, (_, i) => { const x = i % dims[0], y = Math.floor(i / dims[0]) % dims[1]; return x >= 10 && x < 30 && y >= 8 && y < 24 ? 1 : 0; }) };
+  const v = sliceViewer([{ name: 'v', vol, low: LOW, high: HIGH }, { name: 'mask', vol: mask, low: 0, high: 1 }],
+    [{ title: 'v + mask', volume: 0, overlay: 1 }], { panelPx: 160 });
+  const zoom = Math.floor(160 / 40);
+  const page = await open(v.html, 'overlay');
+  const m = extractSlice(mask, 'axial', 12);
+  const inside = (c: number, r: number): boolean => c >= 0 && r >= 0 && c < m.width && r < m.height && m.values[r * m.width + c]! > 0.5;
+  const edge: [number, number][] = [], other: [number, number][] = [];
+  for (let r = 0; r < m.height; r++) {
+    for (let c = 0; c < m.width; c++) {
+      const e = inside(c, r) && (!inside(c - 1, r) || !inside(c + 1, r) || !inside(c, r - 1) || !inside(c, r + 1));
+      (e ? edge : other).push([c, r]);
+    }
+  }
+  assert.ok(edge.length > 40 && other.length > 500);
+  const pick = <T>(a: T[], n: number): T[] => Array.from({ length: n }, (_, i) => a[Math.floor((i * a.length) / n)]!);
+  const e = await read(page, 'axial', 0, pick(edge, 12), zoom);
+  for (const p of e.rgb) assert.deepEqual(p, [255, 40, 40]);
+  const o = pick(other, 20);
+  const got = await read(page, 'axial', 0, o, zoom);
+  assert.deepEqual(got.rgb.map((p) => p[0]), expected('axial', 12, o));
+  await page.close();
+});

@@ -5,7 +5,8 @@
  * volume, builds one row per plane (slider, slice label, one canvas per panel), and redraws on
  * slider drags, mouse wheel, arrow / Page / Home / End keys (when the viewer has focus) and, with
  * a crosshair, clicks and drags that move the shared point. Under the pointer it shows the slice,
- * the voxel (packed and original grid) and every volume's value there.
+ * the voxel (packed and original grid) and every volume's value there. A mask overlay is drawn
+ * as its outline (red, on the mask's edge pixels).
  * Must not: load anything from the network, use libraries, insert <img> elements into the page
  * (the notebook tests count those), or contain the text "</scr" + "ipt>".
  */
@@ -53,7 +54,7 @@ D.planes.forEach(function (g, k) {
     return c;
   });
   row.appendChild(bar); row.appendChild(panels); ROOT.appendChild(row);
-  rows.push({ g: g, slider: slider, count: count, cans: cans, small: small, sctx: sctx, img: img,
+  rows.push({ g: g, slider: slider, count: count, cans: cans, small: small, sctx: sctx, img: img, inside: new Uint8Array(g.width * g.height),
     colPos: inverse(g.colIndex, D.dims[g.colAxis]), rowPos: inverse(g.rowIndex, D.dims[g.rowAxis]) });
   slider.addEventListener('input', function () { active = k; p[g.normalAxis] = +slider.value; drawAll(); });
   cans.forEach(function (c) {
@@ -96,14 +97,23 @@ function draw(R) {
   R.slider.value = p[g.normalAxis];
   R.count.textContent = 'slice ' + p[g.normalAxis] + ' / ' + (g.count - 1);
   D.panels.forEach(function (pn, j) {
-    var v = vols[pn.volume], ov = pn.overlay >= 0 ? vols[pn.overlay] : null, o = 0;
+    var v = vols[pn.volume], ov = pn.overlay >= 0 ? vols[pn.overlay] : null, o = 0, W = g.width, H = g.height;
+    if (ov) {
+      for (var r0 = 0; r0 < H; r0++) {
+        q[g.rowAxis] = g.rowIndex[r0];
+        for (var c0 = 0; c0 < W; c0++) { q[g.colAxis] = g.colIndex[c0]; R.inside[r0 * W + c0] = ov[q[0] + nx * (q[1] + ny * q[2])] > 127 ? 1 : 0; }
+      }
+    }
     for (var r = 0; r < g.height; r++) {
       q[g.rowAxis] = g.rowIndex[r];
       for (var c = 0; c < g.width; c++) {
         q[g.colAxis] = g.colIndex[c];
         var i = q[0] + nx * (q[1] + ny * q[2]), code = v[i], cr, cg, cb;
         if (pn.colormap === 'hot') { cr = hot[code * 3]; cg = hot[code * 3 + 1]; cb = hot[code * 3 + 2]; } else { cr = cg = cb = code; }
-        if (ov && ov[i] > 127) { cr = Math.round(cr * 0.55 + 115); cg = Math.round(cg * 0.55); cb = Math.round(cb * 0.55); }
+        if (ov) {
+          var k0 = r * W + c, ins = R.inside;
+          if (ins[k0] && (c === 0 || r === 0 || c === W - 1 || r === H - 1 || !ins[k0 - 1] || !ins[k0 + 1] || !ins[k0 - W] || !ins[k0 + W])) { cr = 255; cg = 40; cb = 40; }
+        }
         px[o] = cr; px[o + 1] = cg; px[o + 2] = cb; px[o + 3] = 255; o += 4;
       }
     }

@@ -41,7 +41,7 @@ export interface ViewerPanel {
   /** Index into `volumes`. */
   volume: number;
   colormap?: 'gray' | 'hot';
-  /** Index into `volumes` of a mask (codes > 127 = inside) drawn as a red tint. */
+  /** Index into `volumes` of a mask (codes > 127 = inside) drawn as a red outline. */
   overlay?: number;
 }
 
@@ -127,7 +127,11 @@ export function downsampleFactors(dims: Vec3, maxDim: number): Vec3 {
 /** Block mean by whole factors (the last block of an axis may be partial); NaN counts as 0. */
 export function downsampleVolume(vol: Volume<ArrayLike<number>>, f: Vec3): Volume {
   const [nx, ny, nz] = vol.dims;
-  if (f[0] === 1 && f[1] === 1 && f[2] === 1) return { ...vol, data: Float32Array.from(vol.data, (v) => (Number.isFinite(v) ? v : 0)) };
+  if (f[0] === 1 && f[1] === 1 && f[2] === 1) {
+    const data = new Float32Array(vol.data.length);
+    for (let i = 0; i < data.length; i++) { const v = Number(vol.data[i]); data[i] = Number.isFinite(v) ? v : 0; }
+    return { ...vol, data };
+  }
   const d = vol.dims.map((n, i) => Math.ceil(n / f[i as 0])) as Vec3;
   const sum = new Float64Array(d[0] * d[1] * d[2]);
   const cnt = new Uint32Array(sum.length);
@@ -139,8 +143,8 @@ export function downsampleVolume(vol: Volume<ArrayLike<number>>, f: Vec3): Volum
       for (let x = 0; x < nx; x++) {
         const o = oy + Math.floor(x / f[0]);
         const v = Number(vol.data[row + x]);
-        sum[o] = (sum[o] ?? 0) + (Number.isFinite(v) ? v : 0);
-        cnt[o] = (cnt[o] ?? 0) + 1;
+        if (Number.isFinite(v)) sum[o]! += v;
+        cnt[o]! += 1;
       }
     }
   }
@@ -235,7 +239,12 @@ export function sliceViewer(volumes: ViewerVolume[], panels: ViewerPanel[], opti
   const factor = downsampleFactors(first.vol.dims, options.maxDim ?? 160);
   const small = volumes.map((v) => downsampleVolume(v.vol, factor));
   const grid = small[0]!;
-  const codes = small.map((s, i) => Uint8Array.from(s.data, (v) => quantise(v, volumes[i]!.low, volumes[i]!.high)));
+  const codes = small.map((s, i) => {
+    const { low, high } = volumes[i]!;
+    const out = new Uint8Array(s.data.length);
+    for (let j = 0; j < out.length; j++) out[j] = quantise(s.data[j]!, low, high);
+    return out;
+  });
   const atlases: SliceViewerData['atlases'] = [];
   let pngBytes = 0;
   for (let a = 0; a * 3 < codes.length; a++) {
@@ -274,7 +283,7 @@ export function sliceViewer(volumes: ViewerVolume[], panels: ViewerPanel[], opti
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const html = `<div class="mri2ct-slice-viewer" id="${id}" tabindex="0" style="font:12px sans-serif;outline:none;display:inline-block;max-width:100%;overflow-x:auto">` +
     `<div style="color:#888">loading slice viewer… (needs JavaScript: a trusted notebook or an HTML export)</div></div>` +
-    `<script>/*mri2ct-slice-viewer*/(function(){var DATA=/*data*/${json}/*end-data*/;var ROOT=document.getElementById(${JSON.stringify(id)});${SLICE_VIEWER_SCRIPT}})();</script>`;
+    `<script>/*mri2ct-slice-viewer*/(function(){var DATA=/*data*/${json}/*end-data*/;var ROOT=document.getElementById(${JSON.stringify(id)})||(document.currentScript&&document.currentScript.previousElementSibling);if(!ROOT)return;${SLICE_VIEWER_SCRIPT}})();</script>`;
   const bytes = Buffer.byteLength(html, 'utf8');
   const mb = (b: number): string => `${(b / 1e6).toFixed(2)} MB`;
   const q = volumes.map((v) => `${v.name} ${+v.low.toPrecision(4)}..${+v.high.toPrecision(4)}${v.unit ? ` ${v.unit}` : ''} (step ${+((v.high - v.low) / 255).toPrecision(3)})`).join('; ');

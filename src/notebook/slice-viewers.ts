@@ -1,9 +1,9 @@
 /**
  * The slice viewers of the notebooks, built on sliceViewer (src/notebook/slice-viewer.ts):
  *  - `cacheSliceViewer` (notebook 03): one cached patient, MRI | CT (HU readout) | MRI with the
- *    head mask, every cached slice;
+ *    head mask's outline, every cached slice;
  *  - `preprocessSliceViewer` (notebook 02): the walk-through patient on its original grid, raw
- *    MRI | after N4 | clipped and normalised (head mask tinted) | raw CT | CT after artifact
+ *    MRI | after N4 | clipped and normalised (head mask outlined) | raw CT | CT after artifact
  *    removal and clipping, one slider for all;
  *  - `inferenceSliceViewer` (notebook 05): MRI | sCT | CT | |sCT − CT|, axial, coronal and
  *    sagittal with a synchronised crosshair.
@@ -64,9 +64,9 @@ export function cacheSliceViewer(p: CachedPatientView, options: SliceViewerOptio
   return sliceViewer(volumes, [
     { title: 'MRI (normalised 0..1)', volume: 0 },
     { title: `CT (HU ${ctRange.min}..${ctRange.max})`, volume: 1 },
-    { title: 'MRI + head mask', volume: 0, overlay: 2 },
+    { title: 'MRI + head mask outline', volume: 0, overlay: 2 },
   ], withNote(volumes, `${p.id}, cached ${w}×${h}, ${slices} slices (${p.meta.format}).`, {
-    title: `${p.id}: the cache, every slice`, squarePixels: false, maxDim: 256, ...options,
+    title: `${p.id}: the cache, every slice`, squarePixels: false, maxDim: 160, ...options,
   }));
 }
 
@@ -98,7 +98,7 @@ export function preprocessSliceViewer(
   return sliceViewer(volumes, [
     { title: 'raw MRI', volume: 0 },
     { title: 'after N4', volume: 1 },
-    { title: 'clipped, normalised (+ mask)', volume: 2, overlay: 5 },
+    { title: 'clipped, normalised (+ mask outline)', volume: 2, overlay: 5 },
     { title: 'raw CT', volume: 3 },
     { title: 'CT: artifacts removed, clipped', volume: 4 },
   ], withNote(volumes, `${p.id}, original grid ${p.mri.dims.join('×')}; MRI windows: raw and N4 at their 0.5–99.5th percentiles; the mask is step 2's.`, {
@@ -131,7 +131,7 @@ export function inferenceSliceViewer(
     { title: 'CT', volume: 2 },
     { title: `|sCT − CT| 0..${errMax} HU`, volume: 3, colormap: 'hot' },
   ], withNote(volumes, `${v.id}: click or drag in any plane to move the crosshair (the other planes follow); error inside the head mask.`, {
-    title: `${v.id}: MRI | synthetic CT | CT | error`, planes: ['axial', 'coronal', 'sagittal'], maxDim: 128, panelPx: 200,
+    title: `${v.id}: MRI | synthetic CT | CT | error`, planes: ['axial', 'coronal', 'sagittal'], maxDim: 128, panelPx: 256,
     start: maskCentre(v.mask.data, v.mri.dims), ...options,
   }));
 }
