@@ -93,6 +93,9 @@ test('arrow keys, slider drag and wheel change the axial slice; pixels are the s
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Home');
   assert.equal(await check('Home'), 0);
+  await page.focus('.mri2ct-slider');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await check('ArrowRight on the focused slider: one step, not two'), 1);
   // Drag the slider's thumb from the left end to three quarters of its width.
   const box = (await page.locator('.mri2ct-slider').boundingBox())!;
   await page.mouse.move(box.x + 2, box.y + box.height / 2);

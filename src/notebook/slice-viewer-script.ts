@@ -57,6 +57,7 @@ D.planes.forEach(function (g, k) {
   rows.push({ g: g, slider: slider, count: count, cans: cans, small: small, sctx: sctx, img: img, inside: new Uint8Array(g.width * g.height),
     colPos: inverse(g.colIndex, D.dims[g.colAxis]), rowPos: inverse(g.rowIndex, D.dims[g.rowAxis]) });
   slider.addEventListener('input', function () { active = k; p[g.normalAxis] = +slider.value; drawAll(); });
+  slider.addEventListener('focus', function () { active = k; });
   cans.forEach(function (c) {
     function voxelAt(ev) {
       var r = c.getBoundingClientRect();
@@ -133,15 +134,16 @@ function drawAll() { if (vols.indexOf(null) < 0) rows.forEach(draw); }
 ROOT.addEventListener('keydown', function (ev) {
   var d = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10, Home: -1e9, End: 1e9 }[ev.key];
   if (d === undefined) return;
-  step(d); ev.preventDefault();
+  step(d); ev.preventDefault(); ev.stopPropagation(); // not the notebook's cell navigation
 });
 var pending = D.atlases.length;
 D.atlases.forEach(function (a, ai) {
   var im = new Image();
   im.onload = function () {
     var c = document.createElement('canvas'); c.width = a.width; c.height = a.height;
-    var ctx = c.getContext('2d'); ctx.drawImage(im, 0, 0);
-    var px = ctx.getImageData(0, 0, a.width, a.height).data;
+    var ctx = c.getContext('2d'), px;
+    ctx.drawImage(im, 0, 0);
+    try { px = ctx.getImageData(0, 0, a.width, a.height).data; } catch (e) { readout.textContent = 'this page does not let the viewer read its slice data: ' + e; return; }
     D.volumes.forEach(function (v, vi) {
       if (v.atlas !== ai) return;
       var out = new Uint8Array(nx * ny * nz), ch = v.channel;
