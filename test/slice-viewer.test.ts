@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import { createCanvas, loadImage } from 'canvas';
 import type { Vec3, Volume } from '../src/io/volume';
 import { extractSlice } from '../src/notebook/volume-views';
+import type { CachedPatientView } from '../src/notebook/cache-figures';
+import { cacheSliceViewer } from '../src/notebook/slice-viewers';
 import {
   atlasPixel, dequantise, downsampleVolume, parseSliceViewerHtml, quantise, sliceViewer, type SliceViewerData,
 } from '../src/notebook/slice-viewer';
@@ -100,4 +102,29 @@ test('downsampling: whole factors, block means, the viewer states the grid', () 
   assert.deepEqual(v.factor, [2, 2, 1]);
   assert.deepEqual(v.dims, [5, 3, 5]);
   assert.match(v.summary, /downsampled ×2×2×1 from 10×6×5/);
+});
+
+test('cache viewer: CT carried in HU over the cache window, every slice, readable back within half a step', async () => {
+  const [S, H, W] = [9, 12, 10];
+  const n = S * H * W;
+  const ctNorm = Float32Array.from({ length: n }, (_, i) => ((i * 37) % 1000) / 999);
+  const view = {
+    id: 'p', file: 'p.h5',
+    meta: { format: 'h5', geometry: { affine: [[-1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] }, normalization: { ct: { min: -1024, max: 3000 } } },
+    arrays: { shape: [S, H, W], mri: Float32Array.from({ length: n }, (_, i) => (i % 17) / 16), ct: ctNorm, mask: Float32Array.from({ length: n }, (_, i) => (i % W > 2 ? 1 : 0)) },
+  } as unknown as CachedPatientView;
+  const v = cacheSliceViewer(view);
+  const d = parseSliceViewerHtml(v.html);
+  assert.deepEqual(d.dims, [W, H, S], 'every slice, no downsampling at this size');
+  const ct = d.volumes[1]!;
+  assert.deepEqual([ct.name, ct.low, ct.high, ct.unit], ['CT', -1024, 3000, 'HU']);
+  const px = (await decodeAtlases(d))[ct.atlas]!;
+  for (const [x, y, z] of [[0, 0, 0], [4, 7, 3], [9, 11, 8]] as Vec3[]) {
+    const [ax, ay] = atlasPixel(d.dims, d.atlases[ct.atlas]!.cols, x, y, z);
+    const code = px[(ay * d.atlases[ct.atlas]!.width + ax) * 4 + ct.channel]!;
+    const hu = -1024 + ctNorm[x + W * (y + H * z)]! * 4024;
+    assert.equal(code, quantise(hu, -1024, 3000));
+    assert.ok(Math.abs(dequantise(code, -1024, 3000) - hu) <= 4024 / 510 + 1e-6, `HU back within ±7.9 at (${x}, ${y}, ${z})`);
+  }
+  assert.match(v.summary, /CT -1024\.\.3000 HU \(step 15\.8\)/);
 });
