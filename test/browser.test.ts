@@ -6,7 +6,8 @@
  * Checks, per notebook: every output image is loaded, shown, as many as the notebook holds, and
  * not blank (pixel variance drawn through a canvas); every plotly figure (div.mri2ct-plot) holds
  * a rendered SVG of the figure's size with traces, with plotly.js from the notebook itself (no
- * network: Chromium runs with background networking off on a closed network); no error output,
+ * network: Chromium runs with background networking off on a closed network); every slice
+ * viewer (div.mri2ct-slice-viewer) decoded its data and draws a non-blank panel; no error output,
  * no stderr with "Error", no "Javascript error adding output", no uncaught page error. The same
  * checks run on the static HTML export (nbconvert's JupyterLab template, opened from file://).
  * Full-page screenshots and a report go to screenshots/ at the project root.
@@ -40,9 +41,9 @@ const joined = (v: unknown): string => (Array.isArray(v) ? v.join('') : typeof v
 const stripScripts = (html: string): string => html.replace(/<script[\s\S]*?<\/script>/gi, '');
 
 /** What the executed notebook holds: the images and plotly figures a browser must show. */
-function expectedOutputs(file: string): { images: number; plots: number; errors: number } {
+function expectedOutputs(file: string): { images: number; plots: number; viewers: number; errors: number } {
   const cells = (JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: Cell[] }).cells;
-  let images = 0, plots = 0, errors = 0;
+  let images = 0, plots = 0, viewers = 0, errors = 0;
   for (const o of cells.flatMap((c) => c.outputs ?? [])) {
     if (o.output_type === 'error') errors += 1;
     const d = o.data ?? {};
@@ -50,8 +51,9 @@ function expectedOutputs(file: string): { images: number; plots: number; errors:
     const html = stripScripts(joined(d['text/html']));
     images += (html.match(/<img\b/gi) ?? []).length;
     plots += (html.match(/class="mri2ct-plot"/g) ?? []).length;
+    viewers += (html.match(/class="mri2ct-slice-viewer"/g) ?? []).length;
   }
-  return { images, plots, errors };
+  return { images, plots, viewers, errors };
 }
 
 /**
@@ -88,9 +90,21 @@ const PAGE_CHECK = `(scope) => {
              marks: el.querySelectorAll('.scatterlayer path, .barlayer path, .heatmaplayer image').length,
              text: (el.innerText || '').slice(0, 120) };
   });
+  const viewers = q(sel.out + ' .mri2ct-slice-viewer').map((el) => {
+    const cans = Array.from(el.querySelectorAll('canvas.mri2ct-panel'));
+    const c = cans[0];
+    let std = -1;
+    if (c && c.width > 0) {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0, s = 0, s2 = 0;
+      for (let i = 0; i < d.length; i += 4) { n++; s += d[i]; s2 += d[i] * d[i]; }
+      std = Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
+    }
+    return { ready: el.getAttribute('data-ready') === '1', canvases: cans.length, sliders: el.querySelectorAll('input.mri2ct-slider').length, std };
+  });
   const text = document.body.innerText || '';
   return {
-    images, plots,
+    images, plots, viewers,
     errors: q(sel.err).map((e) => e.innerText.slice(0, 300)),
     stderrErrors: q(sel.stderr).map((e) => e.innerText).filter((t) => /Error/.test(t)).map((t) => t.slice(0, 300)),
     jsOutputErrors: (text.match(/Javascript error adding output[^\\n]*/g) || []),
@@ -102,6 +116,7 @@ const PAGE_CHECK = `(scope) => {
 interface PageReport {
   images: { src: string; complete: boolean; natural: number[]; shown: number[]; visible: boolean; std: number }[];
   plots: { id: string; box: number[]; svg: number[]; traces: number; marks: number; text: string }[];
+  viewers: { ready: boolean; canvases: number; sliders: number; std: number }[];
   errors: string[];
   stderrErrors: string[];
   jsOutputErrors: string[];
@@ -109,12 +124,13 @@ interface PageReport {
   plotly: string | null;
 }
 
-/** The page is drawn: plots have their SVG and images are decoded, or 30 s have passed. */
+/** The page is drawn: plots have their SVG, images and slice viewers are decoded, or 30 s have passed. */
 async function settle(page: Page): Promise<void> {
   await page.waitForFunction(`(() => {
     const plots = Array.from(document.querySelectorAll('.mri2ct-plot'));
     const imgs = Array.from(document.querySelectorAll('img'));
-    return plots.every((p) => p.querySelector('svg.main-svg')) && imgs.every((i) => i.complete);
+    const viewers = Array.from(document.querySelectorAll('.mri2ct-slice-viewer'));
+    return plots.every((p) => p.querySelector('svg.main-svg')) && imgs.every((i) => i.complete) && viewers.every((v) => v.getAttribute('data-ready') === '1');
   })()`, null, { timeout: 30_000, polling: 250 }).catch(() => undefined);
   await page.waitForTimeout(500);
 }
@@ -126,7 +142,7 @@ async function screenshot(page: Page, file: string): Promise<void> {
   await page.screenshot({ path: file, fullPage: true });
 }
 
-function checkReport(name: string, r: PageReport, want: { images: number; plots: number }, pageErrors: string[]): void {
+function checkReport(name: string, r: PageReport, want: { images: number; plots: number; viewers: number }, pageErrors: string[]): void {
   const ctx = (what: string): string => `${name}: ${what}\n${JSON.stringify(r, null, 1).slice(0, 3000)}`;
   assert.deepEqual(r.errors, [], ctx('error outputs'));
   assert.deepEqual(r.stderrErrors, [], ctx('stderr outputs with "Error"'));
@@ -145,6 +161,11 @@ function checkReport(name: string, r: PageReport, want: { images: number; plots:
     assert.ok(p.svg[0]! > 100 && p.svg[1]! > 100, ctx(`figure ${i} has no rendered SVG`));
     assert.ok(Math.abs(p.svg[0]! - p.box[0]!) <= 2 && Math.abs(p.svg[1]! - p.box[1]!) <= 2, ctx(`figure ${i}: SVG ${p.svg} is not its box ${p.box}`));
     assert.ok(p.traces > 0 && p.marks > 0, ctx(`figure ${i} draws no traces`));
+  }
+  assert.equal(r.viewers.length, want.viewers, ctx(`${want.viewers} slice viewers in the notebook, ${r.viewers.length} in the page`));
+  for (const [i, v] of r.viewers.entries()) {
+    assert.ok(v.ready && v.canvases > 0 && v.sliders > 0, ctx(`slice viewer ${i} did not decode its data or build its panels`));
+    assert.ok(v.std > 2, ctx(`slice viewer ${i} draws a blank first panel (std ${v.std.toFixed(2)})`));
   }
 }
 
@@ -276,6 +297,7 @@ for f in sys.argv[1:]:
     const totals = Object.values(report) as PageReport[];
     assert.ok(totals.some((r) => r.images.length > 0), 'no notebook shows an image');
     assert.ok(totals.some((r) => r.plots.length > 0), 'no notebook shows a plotly figure');
+    assert.ok(totals.some((r) => r.viewers.length > 0), 'no notebook shows a slice viewer');
     // Kernels that opening the notebooks started: shut them down through the API.
     const sessions = (await fetch(`${base}/api/sessions`, { headers }).then((r) => r.json())) as { id: string }[];
     for (const s of sessions) await fetch(`${base}/api/sessions/${s.id}`, { method: 'DELETE', headers });

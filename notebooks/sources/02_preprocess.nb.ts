@@ -117,6 +117,19 @@ tslab.display.png(preFigure.png);
 console.log(preFigure.summary);
 tslab.display.html(mri2ct.stepTimingsHtml(pre));
 # %% [markdown]
+# ## Every step on the same slice
+#
+# Before and after each step on the original grid, all on the same axial slice as you move the
+# slider (or the mouse wheel over a picture, or the arrow keys once the viewer has focus): the raw
+# MRI, after N4, clipped and normalised to [0, 1] (head mask outlined in red), the raw CT and the CT
+# after artifact removal and clipping. Values under the pointer (8-bit; the precision of each is
+# in the note under the viewer). Self-contained HTML: no kernel needed to browse, also in the
+# saved notebook. At the default size the volumes are halved along each axis to keep it small.
+# %%
+const stepsViewer = mri2ct.preprocessSliceViewer(p, n4, mask, cleaned, params);
+tslab.display.html(stepsViewer.html);
+console.log(stepsViewer.summary);
+# %% [markdown]
 # ## The whole cohort into the cache
 #
 # One cache file per patient plus `metadata/`; patients already cached with the same parameters are

@@ -109,6 +109,17 @@ console.log(`same shape: ${mriImg.dims.join() === sctImg.dims.join()}, same affi
 const figure = mri2ct.inferenceFigure({ id: first.id, mri: mriImg, sct: sctImg, ct: ctImg, mask: maskImg }, { errorMaxHu: 500 });
 tslab.display.png(figure);
 # %% [markdown]
+# ## Browse MRI | sCT | CT | error
+#
+# The same four volumes in all three planes, synchronised: each plane has its slider (or the mouse
+# wheel over its pictures, or the arrow keys once the viewer has focus), and a click or drag in
+# any picture moves the crosshair point, so the other two planes jump to it. Values under the
+# pointer in HU (8-bit: sCT and CT ±8 HU, error ±1 HU). Self-contained HTML: no kernel needed.
+# %%
+const inferenceViewer = mri2ct.inferenceSliceViewer({ id: first.id, mri: mriImg, sct: sctImg, ct: ctImg, mask: maskImg }, { errorMaxHu: 500 });
+tslab.display.html(inferenceViewer.html);
+console.log(inferenceViewer.summary);
+# %% [markdown]
 # ## SynthRAD2023 metrics
 #
 # Per patient inside the head mask, CT and sCT clipped to [−1024, 3000] HU; PSNR and SSIM with the
