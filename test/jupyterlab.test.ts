@@ -69,6 +69,7 @@ const PAGE_STATE = `() => {
   const statusBar = Array.from(document.querySelectorAll('#jp-main-statusbar .jp-StatusBar-TextItem, #jp-main-statusbar span'))
     .map((e) => e.textContent || '').filter((t) => /\\|/.test(t) || /Idle|Busy|Dead|Starting|Connecting|Restarting/i.test(t));
   const prompts = q('.jp-CodeCell .jp-InputPrompt').map((p) => (p.textContent || '').trim());
+  const outputs = q('.jp-CodeCell').map((c) => c.querySelectorAll('.jp-OutputArea-output').length);
   const images = q('.jp-OutputArea-output img').map((img) => {
     const r = img.getBoundingClientRect();
     const o = { src: img.src.slice(0, 40), complete: img.complete, natural: [img.naturalWidth, img.naturalHeight],
@@ -97,7 +98,7 @@ const PAGE_STATE = `() => {
   return {
     kernel: ind ? ind.getAttribute('data-status') : null,
     statusBar: statusBar.slice(0, 3),
-    prompts,
+    prompts, outputs,
     images, plots,
     errors: q('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').map((e) => (e.innerText || '').slice(0, 400)),
     stderrErrors: stderr.filter((t) => /Error|^\\s+at .+:\\d+/m.test(t)).map((t) => t.slice(0, 600)),
@@ -111,6 +112,8 @@ interface PageState {
   kernel: string | null;
   statusBar: string[];
   prompts: string[];
+  /** Outputs per code cell. */
+  outputs: number[];
   images: { src: string; complete: boolean; natural: number[]; shown: number[]; visible: boolean; std: number }[];
   plots: { id: string; box: number[]; svg: number[]; traces: number; marks: number }[];
   errors: string[];
@@ -129,6 +132,7 @@ function checkState(name: string, s: PageState, pageErrors: string[]): void {
   assert.ok(s.kernel === 'idle', ctx(`the kernel is ${s.kernel}, not idle`));
   assert.deepEqual(s.dialogs, [], ctx('a dialog is open'));
   assert.ok(s.prompts.length > 0 && s.prompts.every((p) => DONE_PROMPT.test(p)), ctx('not every code cell ran'));
+  assert.ok(s.outputs.length === s.prompts.length && s.outputs.every((n) => n > 0), ctx('a code cell shows nothing'));
   assert.deepEqual(s.errors, [], ctx('error outputs'));
   assert.deepEqual(s.stderrErrors, [], ctx('stderr with an error or a stack trace'));
   assert.deepEqual(s.jsOutputErrors, [], ctx('"Javascript error adding output"'));
