@@ -7,10 +7,13 @@
 #   2. npm ci from the committed lockfile (install scripts off: tfjs-node's would download
 #      libtensorflow), then the native addons: canvas and zeromq (tslab) rebuilt, and the
 #      TensorFlow binding via scripts/setup-tfjs.sh (offline route included).
-#   3. The tslab Jupyter kernel, registered against this checkout's tslab.
+#   3. The tslab Jupyter kernel, registered against this checkout's tslab; JupyterLab (pip) in the
+#      project-local virtual environment .venv-jupyter/ with the kernel registered there too
+#      (`npm run lab`, test/jupyterlab.test.ts).
 #   4. The TypeScript build (dist/), which the CLI and the notebooks load, and the small native
 #      helper dist/native/os-helper.node (scripts/build-native.sh: hides TensorFlow's start-up lines).
-# Environment: MRI2CT_SKIP_APT=1 skips step 1 (e.g. no root; install the packages yourself).
+# Environment: MRI2CT_SKIP_APT=1 skips step 1 (e.g. no root; install the packages yourself);
+# MRI2CT_SKIP_JUPYTERLAB=1 skips the JupyterLab virtual environment.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,6 +81,32 @@ d = K().find_kernel_specs().get("tslab"); print(d + "/kernel.json" if d else "")
   fi
 else
   log "WARNING: jupyter not found; notebooks cannot run (install jupyter-nbconvert)"
+fi
+
+# JupyterLab (Debian 12 does not package it): a virtual environment of its own, from pip's
+# configured index; the tslab kernel registered into it (--sys-prefix), so that this JupyterLab
+# sees it whatever the user's registrations are.
+venv="$root/.venv-jupyter"
+if [ "${MRI2CT_SKIP_JUPYTERLAB:-0}" = 1 ]; then
+  log "JupyterLab skipped (MRI2CT_SKIP_JUPYTERLAB=1)"
+else
+  if "$venv/bin/jupyter-lab" --version >/dev/null 2>&1; then
+    log "JupyterLab present ($("$venv/bin/jupyter-lab" --version) in .venv-jupyter/)"
+  else
+    log "installing JupyterLab into .venv-jupyter/ (pip)"
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install --retries 0 --quiet jupyterlab >/tmp/mri2ct-jupyterlab.log 2>&1 || {
+      log "ERROR: pip install jupyterlab failed; see /tmp/mri2ct-jupyterlab.log (MRI2CT_SKIP_JUPYTERLAB=1 skips it)"
+      tail -20 /tmp/mri2ct-jupyterlab.log; exit 1; }
+  fi
+  lab_kernel="$venv/share/jupyter/kernels/tslab/kernel.json"
+  if [ ! -f "$lab_kernel" ] || ! grep -qF "\"$tslab_bin\"" "$lab_kernel"; then
+    log "registering the tslab kernel in .venv-jupyter/"
+    "$tslab_bin" install --python="$venv/bin/python" --sys-prefix --binary="$tslab_bin" >/dev/null
+  fi
+  "$venv/bin/jupyter" kernelspec list 2>/dev/null | grep -q "^ *tslab " || {
+    log "ERROR: .venv-jupyter's Jupyter does not list the tslab kernel"; exit 1; }
 fi
 
 # --- 4. build --------------------------------------------------------------------------------
