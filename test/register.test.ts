@@ -29,7 +29,7 @@ import { registerCtToMri, type RegisterOptions } from '../src/register/register'
 import { readTransformRecord, rigidRecord, writeTransformRecord } from '../src/register/transform-record';
 import { buildCache, formatBuildSummary } from '../src/cache/build';
 import { readPatientMetadata } from '../src/cache/metadata';
-import { buildSummaryHtml } from '../src/notebook/preprocess-figures';
+import { buildSummaryHtml } from '../src/notebook/summary-tables';
 
 const deg = Math.PI / 180;
 const tmp = mkdtempSync(path.join(tmpdir(), 'register-test-'));

@@ -21,7 +21,8 @@ import type { ProgressCallback } from '../util/progress';
 import { renderPanelGrid, type Panel } from '../viz/panel-grid';
 import { CT_WINDOWS, type Window } from '../viz/window';
 import type { PlotlyFigure } from './plotly';
-import { ensurePhantomCohort, normalizedToHu, notebookPaths, withMaskOutline, type NotebookCohort, type NotebookDataConfig } from './preprocess-figures';
+import { ensurePhantomCohort, notebookPaths, type NotebookCohort, type NotebookDataConfig } from './notebook-data';
+import { normalizedToHu, withMaskOutline } from './preprocess-figures';
 import { cacheSlice, type SliceView } from './volume-views';
 
 /** The preprocessing parameters the notebooks use for a configuration (defaults, resized to imageSize). */

@@ -1,145 +1,33 @@
 /**
- * Helpers of notebook 02 (preprocessing walk-through), also used by notebook 03:
- *  - the notebooks' own phantom data and cache folders (`notebookPaths`), created when absent
- *    (`ensurePhantomCohort`), so a notebook runs on a fresh clone;
+ * Helpers of notebook 02 (preprocessing walk-through), also used by notebook 03 (the notebooks'
+ * data folders are in notebook-data.ts, the summary tables in summary-tables.ts):
  *  - the first preprocessing steps run one by one on one patient with exactly the options the
  *    pipeline (src/preprocess/pipeline.ts) derives from the same PreprocessParams (N4, head
  *    mask, CT artifact removal), so their intermediate volumes can be shown;
  *  - figures of each step as PNG buffers (via src/viz/panel-grid.ts) with short text summaries,
  *    compared against the phantom's ground truth (true bias field, head mask, hardware labels)
  *    when it is there;
- *  - the cache build summary as an HTML table.
  * Must not: import tslab or display anything (the notebook displays what these return), change
  * any preprocessing step (the steps live in src/preprocess), or write anywhere but the data
  * folder it is given.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { type BuildCacheResult, hasRegistration, REGISTRATION_COLUMNS, REGISTRATION_LEGEND, registrationCells } from '../cache/build';
-import { discoverSeedLayout, type PatientPair } from '../dataset/discover';
+import { type PatientPair } from '../dataset/discover';
 import { ConfigError } from '../errors';
 import { readNifti } from '../io/nifti-read';
 import type { Vec3, Volume } from '../io/volume';
-import { DEFAULT_PHANTOM_SEED, PHANTOM_GENERATOR_VERSION } from '../phantom/generate';
 import { FIRST_OBJECT_LABEL, LABEL } from '../phantom/labels';
-import { phantomPatientFiles, writePhantomCohort } from '../phantom/write-cohort';
+import { phantomPatientFiles } from '../phantom/write-cohort';
 import { removeCtArtifacts, type CtArtifactResult } from '../preprocess/ct-artifacts';
 import { headMaskWithStats, type HeadMaskResult } from '../preprocess/head-mask';
 import { n4BiasFieldCorrection, type N4Result } from '../preprocess/n4';
 import type { PreprocessParams } from '../preprocess/params';
-import { STEP_NAMES, type PreprocessedPatient } from '../preprocess/pipeline';
-import type { ProgressCallback } from '../util/progress';
+import { type PreprocessedPatient } from '../preprocess/pipeline';
 import { renderPanelGrid, type Panel } from '../viz/panel-grid';
 import { CT_WINDOWS, percentileWindow, type Window } from '../viz/window';
 import { cacheSlice, extractSlice, orthogonalSlices, type SliceView, type ViewPlane } from './volume-views';
 import { maskCentre } from '../preprocess/crop';
 
-// ---------------------------------------------------------------------------------------------
-// Data and cache folders of the notebooks
-
-/** What the notebooks run on: a phantom cohort and the cache built from it. */
-export interface NotebookDataConfig {
-  /** Phantom patients (brain_001 …). */
-  patients: number;
-  /** Phantom grid in voxels (x, y, z); the field of view is fixed, so this sets the voxel size. */
-  size: Vec3;
-  /** Phantom cohort seed (default: the phantom's default seed). */
-  seed?: number;
-  /** Side of the square cache slices (preprocessing's resize size). */
-  imageSize: number;
-  /** Cache format: 'h5' (compact) or 'npy' (fastest to load). */
-  format: 'h5' | 'npy';
-  /** Project root relative to the working directory (notebooks run in notebooks/). Default '..'. */
-  root?: string;
-}
-
-/** Folders of a notebook configuration. */
-export interface NotebookPaths {
-  /** Phantom cohort (seed layout: MRI/, CT/, truth/). */
-  dataDir: string;
-  /** Preprocessed cache. */
-  cacheDir: string;
-}
-
-/** Folder (under the project root) of the notebooks' phantom data; not `data/`, which the CLI demo uses. */
-export const NOTEBOOK_DATA_FOLDER = 'data_notebooks';
-/** Folder (under the project root) of the notebooks' caches; not `preprocessed_cache/` (CLI demo). */
-export const NOTEBOOK_CACHE_FOLDER = 'preprocessed_cache_notebooks';
-
-/**
- * The folders of a configuration. Their names spell the configuration out (e.g.
- * `data_notebooks/phantom_4p_256x256x160` and `preprocessed_cache_notebooks/phantom_4p_256x256x160_256px_h5`),
- * so a different size never reuses (or overwrites) another configuration's data or cache.
- */
-export function notebookPaths(config: NotebookDataConfig): NotebookPaths {
-  const root = config.root ?? '..';
-  const seed = config.seed === undefined || config.seed === DEFAULT_PHANTOM_SEED ? '' : `_seed${config.seed}`;
-  const name = `phantom_${config.patients}p_${config.size.join('x')}${seed}`;
-  return {
-    dataDir: path.join(root, NOTEBOOK_DATA_FOLDER, name),
-    cacheDir: path.join(root, NOTEBOOK_CACHE_FOLDER, `${name}_${config.imageSize}px_${config.format}`),
-  };
-}
-
-/** What {@link ensurePhantomCohort} found or wrote. */
-export interface NotebookCohort {
-  dataDir: string;
-  /** True when the cohort was (re)generated by this call. */
-  generated: boolean;
-  /** MRI/CT pairs found in dataDir, in id order. */
-  pairs: PatientPair[];
-  /** One line for the user. */
-  summary: string;
-}
-
-interface PhantomJson {
-  version?: number;
-  seed?: number;
-  patients?: number;
-  size?: number[];
-}
-
-function readPhantomJson(dataDir: string): PhantomJson | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dataDir, 'phantom.json'), 'utf8')) as PhantomJson;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Makes sure `dataDir` holds the phantom cohort of `config` (complete: phantom.json is written
- * last) and writes it when absent, incomplete or from another generator version.
- */
-export async function ensurePhantomCohort(
-  config: Pick<NotebookDataConfig, 'patients' | 'size' | 'seed'> & { dataDir: string; onProgress?: ProgressCallback },
-): Promise<NotebookCohort> {
-  const seed = config.seed ?? DEFAULT_PHANTOM_SEED;
-  const have = readPhantomJson(config.dataDir);
-  const matches =
-    have !== undefined &&
-    have.version === PHANTOM_GENERATOR_VERSION &&
-    have.seed === seed &&
-    have.patients === config.patients &&
-    (have.size ?? []).join() === config.size.join();
-  const t0 = performance.now();
-  if (!matches) {
-    await writePhantomCohort({ out: config.dataDir, patients: config.patients, size: config.size, seed, onProgress: config.onProgress });
-  } else {
-    config.onProgress?.({ stage: 'phantom', done: config.patients, total: config.patients, message: 'already there' });
-  }
-  const dataset = discoverSeedLayout(path.join(config.dataDir, 'MRI'), path.join(config.dataDir, 'CT'));
-  if (dataset.problems.length > 0) {
-    throw new ConfigError(`${config.dataDir}: ${dataset.problems.map((p) => p.message).join('; ')}. Delete the folder and rerun to regenerate it.`);
-  }
-  const what = `${config.patients} phantom patient(s), ${config.size.join('×')} voxels, seed ${seed}`;
-  const summary = matches
-    ? `${what}: already in ${config.dataDir}`
-    : `${what}: written to ${config.dataDir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
-  return { dataDir: config.dataDir, generated: !matches, pairs: dataset.pairs, summary };
-}
-
-// ---------------------------------------------------------------------------------------------
 // One patient, step by step
 
 /** One patient's volumes for the walk-through, with the phantom's ground truth when present. */
@@ -557,45 +445,4 @@ export function preprocessedPairFigure(pre: PreprocessedPatient, options: { frac
   ].join('\n');
   const png = renderPanelGrid(panels, { columns: slices.length, panelSize: Math.max(160, Math.min(256, s * 2)), title: `${pre.id}: preprocessed ${s}×${s} slices (cache content)` });
   return { png, summary };
-}
-
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const TABLE_STYLE = 'border-collapse:collapse;font-family:monospace;font-size:12px';
-const CELL = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:right"';
-const CELL_L = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"';
-
-/** Seconds per step of one preprocessed patient as an HTML table. */
-export function stepTimingsHtml(pre: PreprocessedPatient): string {
-  const total = STEP_NAMES.reduce((a, s) => a + (pre.timings[s] ?? 0), 0);
-  const head = [...STEP_NAMES, 'total'].map((s) => `<th ${CELL}>${s}</th>`).join('');
-  const row = [...STEP_NAMES.map((s) => pre.timings[s] ?? 0), total].map((v) => `<td ${CELL}>${v.toFixed(2)}</td>`).join('');
-  return `<table style="${TABLE_STYLE}"><caption style="text-align:left">${esc(pre.id)}: seconds per step</caption><tr>${head}</tr><tr>${row}</tr></table>`;
-}
-
-/** The cache build summary (what `mri2ct preprocess` prints) as an HTML table. */
-export function buildSummaryHtml(r: BuildCacheResult): string {
-  const steps = STEP_NAMES;
-  const reg = hasRegistration(r);
-  const head = ['patient', 'slices', ...steps, 'write', 'total s', ...(reg ? REGISTRATION_COLUMNS : [])].map((h, i) => `<th ${i === 0 ? CELL_L : CELL}>${h}</th>`).join('');
-  const rows = r.built.map((b) => {
-    const cells = [String(b.shape?.[0] ?? ''), ...steps.map((s) => (b.timings?.[s] ?? 0).toFixed(2)), (b.writeSeconds ?? 0).toFixed(2), (b.seconds ?? 0).toFixed(1), ...(reg ? registrationCells(b.registration) : [])];
-    return `<tr><td ${CELL_L}>${esc(b.id)}</td>${cells.map((c) => `<td ${CELL}>${c}</td>`).join('')}</tr>`;
-  });
-  if (r.built.length > 1) {
-    const mean = (f: (b: BuildCacheResult['built'][number]) => number): string => (r.built.reduce((a, b) => a + f(b), 0) / r.built.length).toFixed(2);
-    const cells = ['', ...steps.map((s) => mean((b) => b.timings?.[s] ?? 0)), mean((b) => b.writeSeconds ?? 0), mean((b) => b.seconds ?? 0), ...(reg ? REGISTRATION_COLUMNS.map(() => '') : [])];
-    rows.push(`<tr style="font-weight:bold"><td ${CELL_L}>mean</td>${cells.map((c) => `<td ${CELL}>${c}</td>`).join('')}</tr>`);
-  }
-  for (const f of r.failed) {
-    if (!reg || f.registration === undefined) continue;
-    const cells = ['—', ...steps.map(() => '—'), '—', '—', ...registrationCells(f.registration)];
-    rows.push(`<tr style="color:#b00"><td ${CELL_L}>${esc(f.id)}</td>${cells.map((c) => `<td ${CELL}>${c}</td>`).join('')}</tr>`);
-  }
-  const failed = r.failed.map((f) => `<li style="color:#b00"><b>${esc(f.id)}</b> FAILED: ${esc(f.error)}</li>`).join('');
-  const verdict =
-    `<p>built <b>${r.built.length}</b>, already cached <b>${r.skipped.length}</b>` +
-    `${r.skipped.length > 0 ? ` (${esc(r.skipped.join(', '))})` : ''}, failed <b>${r.failed.length}</b> — ${r.seconds.toFixed(1)} s, format ${r.format}</p>`;
-  const legend = reg ? `<p><small>${esc(REGISTRATION_LEGEND)}</small></p>` : '';
-  const table = rows.length > 0 ? `<table style="${TABLE_STYLE}"><tr>${head}</tr>${rows.join('')}</table>${legend}` : '';
-  return `<div class="mri2ct-build">${table}${verdict}${failed === '' ? '' : `<ul>${failed}</ul>`}</div>`;
 }
