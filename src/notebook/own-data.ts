@@ -78,7 +78,7 @@ export function discoverOwnData(dataDir: string): Dataset {
 const orientationText = (stored: string, canonical: string): string => (stored === canonical ? `${stored} (canonical)` : `${stored} → ${canonical}`);
 
 function rowOf(id: string, modality: 'MRI' | 'CT', s: SourceInfo, canonical: string, action: string): OwnDataRow {
-  return { id, modality, path: s.path, format: s.format, shape: s.dims.join('×'), spacing: formatSpacing(s.spacing as Vec3), orientation: orientationText(s.orientation, canonical), action };
+  return { id, modality, path: s.path, format: s.format, shape: s.dims.join('×'), spacing: formatSpacing(s.spacing as Vec3).replace(/ mm$/, ''), orientation: orientationText(s.orientation, canonical), action };
 }
 
 function reorientText(v: LoadedVolume): string {
@@ -95,7 +95,7 @@ async function loadAlone(file: string, id: string, modality: 'MRI' | 'CT', refus
     const d = await describeImage(file).catch(() => undefined);
     const row: OwnDataRow = d === undefined
       ? { id, modality, path: file, format: '?', shape: '?', spacing: '?', orientation: '?', action: `refused: ${err.message}` }
-      : { id, modality, path: file, format: d.format, shape: d.shape.join('×'), spacing: formatSpacing(d.spacing), orientation: orientationText(d.storageOrientation, d.canonicalOrientation), action: `refused: ${err.message}` };
+      : { id, modality, path: file, format: d.format, shape: d.shape.join('×'), spacing: formatSpacing(d.spacing).replace(/ mm$/, ''), orientation: orientationText(d.storageOrientation, d.canonicalOrientation), action: `refused: ${err.message}` };
     return { row };
   }
 }
