@@ -1,6 +1,7 @@
 /**
  * The notebook's "your own data" report (src/notebook/own-data.ts) on real scans from
- * ../shared/scans, copied into a temporary seed-layout folder (never into the repository):
+ * ../shared/scans, linked (symbolic links) into a temporary seed-layout folder (never into the
+ * repository):
  *  - atlas: MNI152 T1 2 mm + CT template, one grid, both stored LAS → reoriented, not resampled;
  *  - lia: brainchop's LIA-stored T1 (256³, 1 mm) + the CT template (2 mm grid) → CT resampled;
  *  - swap: CT in the MRI folder and T1 in the CT folder → refused as swapped;
@@ -24,17 +25,17 @@ let report: OwnDataReport;
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mri2ct-owndata-'));
   runPython(`
-import sys, os, shutil, nibabel as nib, numpy as np
+import sys, os, nibabel as nib, numpy as np
 scans, d = sys.argv[1], sys.argv[2]
 mr, ct = f'{d}/MRI', f'{d}/CT'
 os.makedirs(mr); os.makedirs(ct)
 T1 = f'{scans}/niivue-demo-images/register/MNI152_T1_2mm.nii.gz'
 CT = f'{scans}/neurolabusc-Clinical/derived/scct_HU.nii.gz'
 LIA = f'{scans}/brainchop/public/t1_crop.nii.gz'
-shutil.copy(T1, f'{mr}/atlas.nii.gz'); shutil.copy(CT, f'{ct}/atlas.nii.gz')
-shutil.copy(LIA, f'{mr}/lia.nii.gz'); shutil.copy(CT, f'{ct}/lia.nii.gz')
-shutil.copy(CT, f'{mr}/swap.nii.gz'); shutil.copy(T1, f'{ct}/swap.nii.gz')
-shutil.copy(T1, f'{mr}/far.nii.gz')
+os.symlink(T1, f'{mr}/atlas.nii.gz'); os.symlink(CT, f'{ct}/atlas.nii.gz')
+os.symlink(LIA, f'{mr}/lia.nii.gz'); os.symlink(CT, f'{ct}/lia.nii.gz')
+os.symlink(CT, f'{mr}/swap.nii.gz'); os.symlink(T1, f'{ct}/swap.nii.gz')
+os.symlink(T1, f'{mr}/far.nii.gz')
 c = nib.load(CT); a = c.affine.copy(); a[0, 3] += 400
 nib.save(nib.Nifti1Image(np.asarray(c.dataobj), a, c.header), f'{ct}/far.nii.gz')
 `, [SCANS, dir]);
