@@ -46,5 +46,6 @@ export { resampleToGrid, type Grid, type ResampleOptions } from './preprocess/re
 export { registerCtToMri, registrationFigures, type RegisterOptions, type RegistrationResult } from './register/register';
 export * from './register/known-motion';
 export * from './notebook/registration-figure';
+export * from './notebook/own-data';
 export * from './notebook/slice-viewer';
 export * from './notebook/slice-viewers';

@@ -93,3 +93,21 @@ test('SynthRAD2023 with .mha files, and SynthRAD2025 region folders, detected un
   assert.deepEqual(kinds, ['duplicate:1HNA002', 'incomplete-folder:1THB002']);
   assert.match(d25.problems.find((p) => p.id === '1HNA002')?.message ?? '', /AB.1HNA002 and .*HN.1HNA002/);
 });
+
+test('symbolic links to files and to patient folders are followed; a link to nothing is reported', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mri2ct-links-'));
+  for (const f of ['real/a_mri.nii.gz', 'real/a_ct.nii.gz', 'real/sr/mr.nii.gz', 'real/sr/ct.nii.gz']) touch(path.join(root, f));
+  fs.mkdirSync(path.join(root, 'MRI'));
+  fs.mkdirSync(path.join(root, 'CT'));
+  fs.symlinkSync(path.join(root, 'real/a_mri.nii.gz'), path.join(root, 'MRI/a.nii.gz'));
+  fs.symlinkSync(path.join(root, 'real/a_ct.nii.gz'), path.join(root, 'CT/a.nii.gz'));
+  fs.symlinkSync(path.join(root, 'real/missing.nii.gz'), path.join(root, 'CT/gone.nii.gz'));
+  const seed = discoverSeedLayout(path.join(root, 'MRI'), path.join(root, 'CT'));
+  assert.deepEqual(seed.pairs.map((p) => p.id), ['a']);
+  assert.deepEqual(seed.problems.map((p) => `${p.kind}:${p.id}`), ['not-image:gone.nii.gz']);
+  assert.match(seed.problems[0]?.message ?? '', /gone\.nii\.gz: a symbolic link to nothing/);
+  fs.mkdirSync(path.join(root, 'synthrad'));
+  fs.symlinkSync(path.join(root, 'real/sr'), path.join(root, 'synthrad/1BA001'));
+  assert.deepEqual(discoverSynthradLayout(path.join(root, 'synthrad')).pairs.map((p) => p.id), ['1BA001']);
+  fs.rmSync(root, { recursive: true, force: true });
+});

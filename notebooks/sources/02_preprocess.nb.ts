@@ -147,6 +147,25 @@ if (built.failed.length > 0) throw new Error(`${built.failed.length} patient(s) 
 # %% [markdown]
 # Next: `03_inspect_cache.ipynb` looks at what is in the cache and previews training augmentation.
 # %% [markdown]
+# ## Your own data
+#
+# Point `ownDataDir` at a folder of your own pairs in any layout the pipeline reads: the seed layout
+# (`<folder>/MRI/<id>.nii.gz` + `<folder>/CT/<id>.nii.gz`; also .mha, .mhd, .nrrd, .nhdr or a DICOM
+# series folder `<id>/`), SynthRAD2023 (`<folder>/<id>/mr.nii.gz` + `ct.nii.gz`) or SynthRAD2025
+# (`<folder>/<region>/<id>/mr.mha` + `ct.mha`). For each pair (the first `maxPatients`, in id order):
+# each file's format, shape, voxel size and stored orientation, and what the pipeline does about it,
+# exactly as `mri2ct preprocess` would: **reoriented** to RAS (a permutation and flips, no
+# resampling), **CT resampled** onto the MRI grid through the two headers (with the overlap of the
+# fields of view), or **refused** with the reason and the fix. Below the tables: the mid-slices of
+# MRI and CT in all three planes, in canonical orientation (for an accepted pair the CT is shown on
+# the MRI grid, as the pipeline uses it). Nothing is written. The default is the phantom cohort above.
+# %%
+const ownDataDir = paths.dataDir;          // e.g. '/data/my_pairs' (with MRI/ and CT/ inside), '/data/synthRAD2023/Task1/brain', '/data/synthRAD2025/Task1'
+const ownData = await mri2ct.ownDataReport(ownDataDir, { maxPatients: TEST ? 2 : 4 });
+tslab.display.html(ownData.html);
+tslab.display.png(ownData.png);
+console.log(ownData.summary);
+# %% [markdown]
 # ## Registration (`--register rigid`)
 #
 # Paired MRI and CT of real patients are scanned apart and rarely line up. `mri2ct preprocess

@@ -7,7 +7,8 @@
  *  - SynthRAD2025: `<root>/<region>/<id>/mr.mha, ct.mha[, mask.mha]` (region folders HN, TH, AB...),
  *    detected automatically under the same `--data_dir`.
  * Every file that does not pair up (missing partner, duplicate id, unknown name) is reported as a
- * problem for the user to see; nothing is dropped silently. It reads no image data (for a
+ * problem for the user to see; nothing is dropped silently. Symbolic links are followed (a link
+ * to nothing is reported). It reads no image data (for a
  * folder, at most the 132-byte DICOM signature of one file).
  */
 import * as fs from 'node:fs';
@@ -66,13 +67,13 @@ export function volumeFileId(fileName: string): string | undefined {
  * has the "DICM" signature at byte 128. Reads at most 132 bytes.
  */
 export function isDicomFolder(dir: string): boolean {
-  let entries: fs.Dirent[];
+  let entries: Entry[];
   try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
+    entries = entriesOf(dir);
   } catch {
     return false;
   }
-  const files = entries.filter((e) => e.isFile() && !e.name.startsWith('.'));
+  const files = entries.filter((e) => e.isFile && !e.name.startsWith('.'));
   if (files.some((e) => /\.dcm$/i.test(e.name))) return true;
   const first = files.map((e) => e.name).sort()[0];
   if (first === undefined) return false;
@@ -85,9 +86,30 @@ export function isDicomFolder(dir: string): boolean {
   }
 }
 
-function listDir(dir: string, what: string): fs.Dirent[] {
+/** A directory entry with symbolic links followed (datasets are often folders of links to the files). */
+interface Entry {
+  name: string;
+  isFile: boolean;
+  isDirectory: boolean;
+  /** A symbolic link whose target does not exist. */
+  brokenLink: boolean;
+}
+
+function entriesOf(dir: string): Entry[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).map((e) => {
+    if (!e.isSymbolicLink()) return { name: e.name, isFile: e.isFile(), isDirectory: e.isDirectory(), brokenLink: false };
+    try {
+      const st = fs.statSync(path.join(dir, e.name));
+      return { name: e.name, isFile: st.isFile(), isDirectory: st.isDirectory(), brokenLink: false };
+    } catch {
+      return { name: e.name, isFile: false, isDirectory: false, brokenLink: true };
+    }
+  });
+}
+
+function listDir(dir: string, what: string): Entry[] {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true });
+    return entriesOf(dir);
   } catch (err) {
     throw new PairMismatchError(
       `cannot read the ${what} directory ${dir}: ${(err as Error).message}. ` +
@@ -116,13 +138,17 @@ function indexVolumeDir(dir: string, what: string): Indexed {
     if (e.name.startsWith('.')) continue;
     const file = path.join(dir, e.name);
     let id: string | undefined;
-    if (e.isDirectory()) {
+    if (e.brokenLink) {
+      problems.push({ kind: 'not-image', id: e.name, files: [file], message: `${file}: a symbolic link to nothing (its target is missing), ignored` });
+      continue;
+    }
+    if (e.isDirectory) {
       id = isDicomFolder(file) ? e.name : undefined;
       if (id === undefined) {
         problems.push({ kind: 'not-image', id: e.name, files: [file], message: `${file}: a folder without DICOM files, ignored` });
         continue;
       }
-    } else if (e.isFile()) {
+    } else if (e.isFile) {
       if (isDataFileOfHeader(dir, e.name)) continue;
       id = volumeFileId(e.name);
       if (id === undefined) {
@@ -177,7 +203,7 @@ function findAll(files: string[], folder: string, base: string): string[] {
 const ROLE_BASES = ['mr', 'ct', 'mask'];
 
 function patientFolder(folder: string, id: string, region: string | undefined, pairs: PatientPair[], problems: DatasetProblem[]): void {
-  const files = fs.readdirSync(folder, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name);
+  const files = entriesOf(folder).filter((e) => e.isFile && !e.name.startsWith('.')).map((e) => e.name);
   const [mr, ct, mask] = ROLE_BASES.map((b) => findAll(files, folder, b)) as [string[], string[], string[]];
   const dup = [mr, ct, mask].find((l) => l.length > 1);
   if (dup !== undefined) {
@@ -193,7 +219,7 @@ function patientFolder(folder: string, id: string, region: string | undefined, p
 }
 
 function subdirs(dir: string, what: string): string[] {
-  return listDir(dir, what).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  return listDir(dir, what).filter((e) => e.isDirectory && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
 function hasRoleFile(folder: string): boolean {
