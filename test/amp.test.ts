@@ -11,7 +11,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ampAvailability, bf16CpuFlags, decideAmp } from '../src/env/amp';
 import { loadBackend } from '../src/env/backend';
-import { conv2dBf16, conv2dTransposeBf16, TF_BFLOAT16, withConvPrecision } from '../src/model/bf16-conv';
+import { ampDecisionHere, conv2dBf16, conv2dTransposeBf16, TF_BFLOAT16, withConvPrecision } from '../src/model/bf16-conv';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../src/model/config';
 import { discriminatorForward } from '../src/model/discriminator';
 import { generatorForward } from '../src/model/generator';
@@ -236,4 +236,22 @@ test('checkpoints cross AMP on/off, and an AMP resume from a checkpoint is exact
   tf.dispose([p32, p16, ...batches.flat()]);
   for (const m of [a, b, resumed, plain, ampLoaded]) m.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('AMP requested on the pure-JS backend: float32, saying why; the model trains there in float32', async () => {
+  const bf16Cpu = 'flags\t\t: fpu avx512_bf16\n';
+  await tf.setBackend('cpu');
+  try {
+    const d = ampDecisionHere(true, bf16Cpu);
+    assert.deepEqual(d, { requested: true, dtype: 'float32', reason: 'the pure-JS cpu backend has no bfloat16 (needs tfjs-node)' });
+    const m = new Pix2Pix({ ...MODEL, imageSize: 16, ngf: 2, ndf: 2 }, undefined, 1, 'tfjs');
+    m.convPrecision = d.dtype;
+    const x = tf.zeros([1, 16, 16, 1]) as tf.Tensor4D;
+    assert.ok(Number.isFinite(m.trainStep(x, x).g));
+    tf.dispose(x);
+    m.dispose();
+  } finally {
+    await tf.setBackend('tensorflow');
+  }
+  assert.equal(ampDecisionHere(true, bf16Cpu).dtype, 'bfloat16');
 });

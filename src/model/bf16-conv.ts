@@ -12,6 +12,8 @@
  * it (the default) layers run tf.conv2d / tf.conv2dTranspose exactly as before.
  */
 import * as tf from '@tensorflow/tfjs';
+import { type AmpDecision, decideAmp } from '../env/amp';
+import { currentBackend } from '../env/backend';
 import { type NativeOpAttr, nativeBackend } from '../env/native-ops';
 
 export type ConvPrecision = 'float32' | 'bfloat16';
@@ -40,6 +42,17 @@ export function rawBackend(): RawBackend | undefined {
   const bi = b.binding as Partial<RawBackend['binding']> | undefined;
   if (typeof bi?.executeOp !== 'function' || typeof bi.deleteTensor !== 'function' || typeof bi.TF_ATTR_INT !== 'number') return undefined;
   return b as RawBackend;
+}
+
+/**
+ * The --use_amp decision for the backend tf.js runs on now (src/env/amp.ts), also refusing a
+ * tfjs-node binding without the raw entry points used here.
+ */
+export function ampDecisionHere(requested: boolean, cpuinfo?: string): AmpDecision {
+  const kind = tf.getBackend() !== 'tensorflow' ? 'cpu' : currentBackend()?.kind ?? 'tensorflow';
+  const d = decideAmp(requested, kind, cpuinfo);
+  if (d.dtype === 'bfloat16' && rawBackend() === undefined) return { ...d, dtype: 'float32', reason: 'the tfjs-node binding lacks the raw-op entry points bf16 needs' };
+  return d;
 }
 
 let precision: ConvPrecision = 'float32';

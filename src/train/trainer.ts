@@ -10,11 +10,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readCacheParams } from '../cache/metadata';
 import { DATA_ORDERS, type DataOrder, type TrainData } from '../data/batches';
-import { decideAmp, ampLogLine } from '../env/amp';
-import { currentBackend } from '../env/backend';
-import { nativeBackend } from '../env/native-ops';
+import { ampLogLine } from '../env/amp';
 import { ConfigError } from '../errors';
-import { rawBackend } from '../model/bf16-conv';
+import { ampDecisionHere } from '../model/bf16-conv';
 import type { ModelConfig } from '../model/config';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
 import { removeStaleTemps } from '../util/atomic-write';
@@ -121,8 +119,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   // `mri2ct predict` can preprocess a new MRI exactly as in training without the cache.
   const cacheDir = cacheDirOf(data, options.extraConfig);
   const preprocess = cacheDir !== undefined ? readCacheParams(cacheDir) : undefined;
-  const amp = decideAmp(options.useAmp === true, currentBackend()?.kind ?? (nativeBackend() !== undefined ? 'tensorflow' : 'cpu'));
-  if (amp.dtype === 'bfloat16' && rawBackend() === undefined) Object.assign(amp, { dtype: 'float32', reason: 'the tfjs-node binding lacks the raw-op entry points bf16 needs' });
+  const amp = ampDecisionHere(options.useAmp === true);
   if (amp.requested) log(ampLogLine(amp));
   const config = {
     amp,
