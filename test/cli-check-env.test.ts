@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
@@ -15,12 +16,16 @@ test('mri2ct check-env passes on a set-up machine and names the native backend',
   assert.match(r.stdout, /✅ h5wasm/);
   assert.match(r.stdout, /✅ Jupyter \+ tslab kernel/);
   assert.match(r.stdout, /Verdict: ready/);
+  // Whether --use_amp runs here, and in which dtype (src/env/amp.ts), follows /proc/cpuinfo.
+  const bf16 = /\b(avx512_bf16|amx_bf16)\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  assert.match(r.stdout, bf16 ? /✅ Mixed precision\s+--use_amp available: bfloat16/ : /✅ Mixed precision\s+--use_amp trains float32 here — this CPU has no bf16/);
 });
 
 test('mri2ct check-env --backend cpu flags the slow backend with its fix', () => {
   const r = cli('check-env', '--backend', 'cpu');
   assert.match(r.stdout, /⚠️ +Compute backend\s+cpu .*forced by --backend cpu/);
   assert.match(r.stdout, /100x slower/);
+  assert.match(r.stdout, /Mixed precision\s+--use_amp trains float32 here — the pure-JS cpu backend has no bfloat16/);
 });
 
 test('a bad --backend is a clear error with exit code 2', () => {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { createCanvas, loadImage } from 'canvas';
-import { USE_AMP_NOTE } from '../src/cli/commands/train';
+import { ampAvailability } from '../src/env/amp';
 import { CacheLoader } from '../src/data/loader';
 import { type BackendInfo, loadBackend } from '../src/env/backend';
 import { CheckpointError } from '../src/errors';
@@ -351,12 +351,42 @@ test('kill -9 of `mri2ct train` (mid-epoch, and while a checkpoint is written): 
   }
 });
 
-test('--use_amp prints its note exactly once and trains in float32', async () => {
+test('resume of an --use_amp run is exact: 1 epoch then resume to 2 equals 2 uninterrupted AMP epochs', async (t) => {
+  const amp = ampAvailability(backend.kind);
+  if (amp.dtype !== 'bfloat16') return t.skip(`AMP not available here: ${amp.reason}`);
+  const ampOpts = (out: string, epochs: number, extra: Partial<TrainOptions> = {}): TrainOptions => options(out, epochs, { useAmp: true, ...extra });
+  const full = tmp('amp-full');
+  const a = await train(await openLoader(9), ampOpts(full, 2));
+  const split = tmp('amp-split');
+  (await train(await openLoader(9), ampOpts(split, 1))).model.dispose();
+  const b = await train(await openLoader(9), ampOpts(split, 2, { resume: true }));
+  assert.equal(a.model.convPrecision, 'bfloat16');
+  assert.equal(b.model.convPrecision, 'bfloat16');
+  const x = a.epochs.find((r) => r.epoch === 2);
+  const y = b.epochs.find((r) => r.epoch === 2);
+  assert.ok(x !== undefined && y !== undefined);
+  for (const k of ['trainG', 'trainD', 'trainL1', 'valL1', 'valMaeHu'] as const) assert.equal(y[k], x[k], `epoch 2 ${k}: uninterrupted ${x[k]} vs resumed ${y[k]}`);
+  for (const [name, v] of [...a.model.G, ...a.model.D]) {
+    const w = b.model.G.get(name) ?? b.model.D.get(name);
+    assert.ok(w !== undefined);
+    const [p, q] = [(await v.data()) as Float32Array, (await w.data()) as Float32Array];
+    assert.ok(Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(q.buffer, q.byteOffset, q.byteLength)), `${name} differs after the AMP resume`);
+  }
+  const cfg = JSON.parse(fs.readFileSync(path.join(split, 'logs', 'config.json'), 'utf8')) as { amp: unknown };
+  assert.deepEqual(cfg.amp, { requested: true, ...amp });
+  a.model.dispose();
+  b.model.dispose();
+});
+
+test('--use_amp says once what it does, records it in config.json, and keeps float32 weights', async () => {
   const out = tmp('amp');
   const r = await cli([...trainArgs(out, 1), '--use_amp']);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-  assert.equal(r.stdout.split('\n').filter((l) => l === USE_AMP_NOTE).length, 1, r.stdout);
-  assert.equal(`${r.stdout}\n${r.stderr}`.split(USE_AMP_NOTE).length - 1, 1, 'the note appears more than once');
+  assert.equal(`${r.stdout}\n${r.stderr}`.split('--use_amp:').length - 1, 1, `the --use_amp line must appear once:\n${r.stdout}`);
+  const expected = ampAvailability('tensorflow');
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, 'logs', 'config.json'), 'utf8')) as { amp: { requested: boolean; dtype: string; reason: string } };
+  assert.deepEqual(cfg.amp, { requested: true, ...expected });
+  assert.match(r.stdout, expected.dtype === 'bfloat16' ? /--use_amp: convolutions in bfloat16/ : /--use_amp: training in float32: /);
   assert.match(r.stdout, /^Epoch 1\/1 \| train G [\d.]+ D [\d.]+ L1 [\d.]+ \| val L1/m);
   // The checkpoint holds float32 weights and Adam moments (only Adam's step counter is int32).
   const file = path.join(out, 'checkpoints', 'last.ckpt');

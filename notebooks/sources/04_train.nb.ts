@@ -38,8 +38,10 @@ const epochs = TEST ? 2 : 10;
 const batchSize = TEST ? 8 : 4;
 const ngf = TEST ? 8 : 32;
 const lr = 1e-3;
+// true: bfloat16 convolutions where the CPU has avx512_bf16/amx_bf16 (--use_amp; else float32, said once)
+const useAmp = false;
 const outputDir = '../training_notebooks';
-console.log({ augProb: augProb, epochs: epochs, batchSize: batchSize, ngf: ngf, lr: lr, outputDir: outputDir });
+console.log({ augProb: augProb, epochs: epochs, batchSize: batchSize, ngf: ngf, lr: lr, useAmp: useAmp, outputDir: outputDir });
 # %% [markdown]
 # The compute backend (native TensorFlow when set-up built it) and the offline plotting library.
 # %%
@@ -89,6 +91,7 @@ const result = await view.run(mri2ct.train(loader, {
   valFreq: 1,
   logEverySteps: 5,
   seed: 42,
+  useAmp: useAmp,
   extraConfig: { augProb: augProb, from: 'notebook 04' },
   tfjsNode: backend.nodeModule,
   onProgress: view.onProgress,

@@ -1,7 +1,7 @@
 /**
  * The environment check (`mri2ct check-env`, `mri2ct run --check_env`, notebook 01): backend in
  * use and why, GPU (src/env/gpu-check.ts: proof that TensorFlow runs on it), memory, free disk at the cache dir, the packages the pipeline needs and the
- * tslab Jupyter kernel. Each failed line says how to fix it. It only inspects; it installs nothing.
+ * tslab Jupyter kernel, whether --use_amp can run (src/env/amp.ts). Each failed line says how to fix it. It only inspects; it installs nothing.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { importEsm } from '../util/esm';
 import { installedVersion } from '../util/package-version';
+import { ampAvailability } from './amp';
 import { loadBackend, type BackendRequest } from './backend';
 import { describeGpu, queryGpus } from './gpu';
 import { gpuCheckItem } from './gpu-check';
@@ -121,6 +122,8 @@ export async function checkEnvironment(options: CheckEnvOptions = {}): Promise<E
       required: false,
     });
     items.push(gpuCheckItem(b));
+    const amp = ampAvailability(b.kind);
+    items.push({ name: 'Mixed precision', ok: true, detail: `${amp.dtype === 'bfloat16' ? '--use_amp available: bfloat16' : '--use_amp trains float32 here'} — ${amp.reason}`, required: false });
   }
 
   const total = os.totalmem();

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type AdamImplementation, type AdamLike, createAdam, type NamedTensor } from './adam';
+import { type ConvPrecision, withConvPrecision } from './bf16-conv';
 import { type ModelConfig, validateModelConfig } from './config';
 import { createDiscriminatorParams, discriminatorForward } from './discriminator';
 import { createGeneratorParams, generatorForward } from './generator';
@@ -42,6 +43,11 @@ export class Pix2Pix {
   readonly D: ParamMap;
   readonly optG: AdamLike;
   readonly optD: AdamLike;
+  /**
+   * Precision of the convolutions in trainStep/predict: 'bfloat16' is --use_amp (tfjs-node on a
+   * CPU with bf16 instructions only; see src/env/amp.ts); weights and everything else stay float32.
+   */
+  convPrecision: ConvPrecision = 'float32';
 
   /**
    * `adam`: which Adam implementation ('auto': TensorFlow's fused kernel on the node backends,
@@ -75,7 +81,7 @@ export class Pix2Pix {
     const dConst = constantCopies(this.D);
     let parts: tf.Tensor1D | undefined;
     try {
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads } = withConvPrecision(this.convPrecision, () => tf.variableGrads(() => {
         const fake = generatorForward(mri, this.G, config, true);
         const dReal = discriminatorForward(mri, ct, this.D);
         const dFake = discriminatorForward(mri, stopGradient(fake), this.D);
@@ -85,7 +91,7 @@ export class Pix2Pix {
         const gLoss = tf.add(gAdv, tf.mul(config.lambdaL1, gL1));
         parts = tf.keep(tf.stack([gAdv, gL1, gLoss, dLoss]) as tf.Tensor1D);
         return tf.add(gLoss, dLoss) as tf.Scalar;
-      });
+      }));
       this.optG.applyGradients(pick(grads, this.G));
       this.optD.applyGradients(pick(grads, this.D));
       tf.dispose([value, ...Object.values(grads)]);
@@ -104,7 +110,7 @@ export class Pix2Pix {
 
   /** sCT for mri [B, S, S, 1] in [-1, 1] (no dropout). The caller disposes the result. */
   predict(mri: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => generatorForward(mri, this.G, this.config, false));
+    return withConvPrecision(this.convPrecision, () => tf.tidy(() => generatorForward(mri, this.G, this.config, false)));
   }
 
   dispose(): void {

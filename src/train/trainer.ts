@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readCacheParams } from '../cache/metadata';
 import { DATA_ORDERS, type DataOrder, type TrainData } from '../data/batches';
+import { ampLogLine } from '../env/amp';
 import { ConfigError } from '../errors';
+import { ampDecisionHere } from '../model/bf16-conv';
 import type { ModelConfig } from '../model/config';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
 import { removeStaleTemps } from '../util/atomic-write';
@@ -38,6 +40,8 @@ export interface TrainOptions {
   logEverySteps: number;
   /** Checkpoint to resume from (path, or true for <outputDir>/checkpoints/last). */
   resume?: string | boolean;
+  /** --use_amp: bf16 convolutions where available (src/env/amp.ts); float32 otherwise, said once. */
+  useAmp?: boolean;
   /** Seed for model initialisation. */
   seed: number;
   /** Anything else worth recording in config.json and checkpoints (data, augmentation...). */
@@ -115,13 +119,17 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   // `mri2ct predict` can preprocess a new MRI exactly as in training without the cache.
   const cacheDir = cacheDirOf(data, options.extraConfig);
   const preprocess = cacheDir !== undefined ? readCacheParams(cacheDir) : undefined;
+  const amp = ampDecisionHere(options.useAmp === true);
+  if (amp.requested) log(ampLogLine(amp));
   const config = {
+    amp,
     model: options.model, optimizer: options.optimizer, lrPolicy: options.lrPolicy ?? 'constant', epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow,
     ...(cacheDir !== undefined ? { cacheDir } : {}), ...options.extraConfig, ...(preprocess !== undefined ? { preprocess } : {}),
     ...(data.dataOrder !== undefined ? { dataOrder: data.dataOrder } : {}),
   };
 
   const model = new Pix2Pix(options.model, options.optimizer, options.seed);
+  model.convPrecision = amp.dtype;
   let startEpoch = 0;
   let step = 0;
   let best: number | null = null;

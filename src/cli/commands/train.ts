@@ -42,12 +42,9 @@ export interface TrainCliOptions {
   lrPolicy: 'constant' | 'linear';
 }
 
-export const USE_AMP_NOTE = 'note: --use_amp has no effect: TensorFlow.js has no float16 (mixed-precision) training; training runs in float32.';
-
 export async function runTrain(o: TrainCliOptions): Promise<TrainResult & { batchSize: number }> {
   const backend = await loadBackend({ request: parseBackendRequest(o.backend) });
   console.log(`backend: ${backend.kind} (${backend.package}); the training step runs on the ${describeDevice(backend)}`);
-  if (o.useAmp === true) console.log(USE_AMP_NOTE);
   const loader = await CacheLoader.open(o.cacheDir, {
     batchSize: o.batchSize === 'auto' ? 1 : o.batchSize,
     seed: o.seed,
@@ -81,6 +78,7 @@ export async function runTrain(o: TrainCliOptions): Promise<TrainResult & { batc
       valFreq: o.valFreq,
       logEverySteps: o.logEvery,
       seed: o.seed,
+      useAmp: o.useAmp === true,
       ...(o.resume !== undefined ? { resume: o.resume } : {}),
       extraConfig: { cacheDir: path.resolve(o.cacheDir), batchSize, ...(auto !== undefined ? { batchSizeAuto: autoRecord(auto) } : {}), augProb: o.augProb, backend: backend.kind, dropBackground: o.keepBackground !== true },
       tfjsNode: backend.nodeModule,
@@ -121,7 +119,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--aug_prob <p>', 'probability that a sample is augmented', floatArg('--aug_prob', 0, 1), 0.8)
     .option('--save_freq <n>', 'save checkpoints/epoch_N every N epochs', intArg('--save_freq', 1), 10)
     .option('--val_freq <n>', 'validate and draw samples every N epochs', intArg('--val_freq', 1), 1)
-    .option('--use_amp', 'accepted for compatibility; TF.js has no float16 training (no effect)')
+    .option('--use_amp', 'mixed precision: bfloat16 convolutions on tfjs-node when the CPU has avx512_bf16/amx_bf16 (else float32, said once)')
     .option('--resume [checkpoint]', 'resume from a checkpoint (default <output_dir>/checkpoints/last)')
     .option('--seed <n>', 'seed of initialisation, split, shuffles and augmentation', intArg('--seed', 0), 42)
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | cpu', 'auto')

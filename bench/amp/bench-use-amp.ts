@@ -1,0 +1,56 @@
+/**
+ * --use_amp as shipped (src/model/bf16-conv.ts via Pix2Pix.convPrecision): step time float32 vs
+ * AMP on one model, alternating every pair (the machine is shared: only back-to-back ratios
+ * count), or one mode only (`--mode f32|amp`) for its peak RSS in a process of its own.
+ *   node --import tsx bench/amp/bench-use-amp.ts [--size 256] [--ngf 64] [--batch 1] [--pairs 8] [--warmup 2] [--mode alt|f32|amp]
+ * Prints one JSON line (medians in s/step, median of per-pair f32/amp ratios, peak RSS in MiB).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { ampAvailability } from '../../src/env/amp';
+import { loadBackend } from '../../src/env/backend';
+import { DEFAULT_MODEL_CONFIG, Pix2Pix } from '../../src/model';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string', default: '256' }, ngf: { type: 'string', default: '64' }, batch: { type: 'string', default: '1' },
+      pairs: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, mode: { type: 'string', default: 'alt' },
+    },
+  });
+  const b = await loadBackend({ request: 'tensorflow', warn: () => undefined });
+  const avail = ampAvailability(b.kind);
+  if (avail.dtype !== 'bfloat16') throw new Error(`AMP not available: ${avail.reason}`);
+  const [size, ngf, batch, pairs] = [values.size, values.ngf, values.batch, values.pairs].map(Number) as [number, number, number, number];
+  const model = new Pix2Pix({ ...DEFAULT_MODEL_CONFIG, imageSize: size, ngf, ndf: ngf }, undefined, 0);
+  const x = tf.randomUniform([batch, size, size, 1], -1, 1) as tf.Tensor4D;
+  const y = tf.randomUniform([batch, size, size, 1], -1, 1) as tf.Tensor4D;
+  const modes: ('float32' | 'bfloat16')[] = values.mode === 'f32' ? ['float32'] : values.mode === 'amp' ? ['bfloat16'] : ['float32', 'bfloat16'];
+  const step = (p: 'float32' | 'bfloat16'): number => {
+    model.convPrecision = p;
+    const t0 = performance.now();
+    model.trainStep(x, y);
+    return (performance.now() - t0) / 1000;
+  };
+  for (let i = 0; i < Number(values.warmup); i++) for (const p of modes) step(p);
+  const t: Record<string, number[]> = { float32: [], bfloat16: [] };
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    const order = i % 2 === 0 ? modes : [...modes].reverse();
+    const r: Record<string, number> = {};
+    for (const p of order) r[p] = step(p);
+    for (const p of modes) t[p]!.push(r[p]!);
+    if (modes.length === 2) ratios.push(r['float32']! / r['bfloat16']!);
+  }
+  const med = (a: number[]): number => (a.length === 0 ? NaN : [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!);
+  console.log(JSON.stringify({
+    size, ngf, batch, pairs, mode: values.mode, cpuFlags: avail.reason,
+    s_per_step: { f32: +med(t['float32']!).toFixed(3), amp: +med(t['bfloat16']!).toFixed(3) },
+    ratio_of_medians: +(med(t['float32']!) / med(t['bfloat16']!)).toFixed(2),
+    median_pair_ratio: +med(ratios).toFixed(2),
+    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+    loadavg: +(await import('node:os')).loadavg()[0]!.toFixed(1),
+  }));
+}
+
+void main();

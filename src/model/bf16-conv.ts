@@ -1,0 +1,179 @@
+/**
+ * bfloat16 convolutions for `--use_amp` (issue #14; feasibility and figures in bench/amp/README.md).
+ * conv2dBf16 / conv2dTransposeBf16 are tf.customGrad ops that are float32 to tf.js (inputs,
+ * outputs, gradients) and bf16 inside TensorFlow: x and w are cast to bf16 by raw `Cast` ops
+ * through the tfjs-node binding, the conv kernel runs with T=bf16, the result is cast back to
+ * float32. The bf16 copies of x and w are saved for the backward (opaque engine-tracked tensors:
+ * tf.js labels them float32, their TFE handles are bf16; tf.js ops or dataSync on them fail
+ * loudly), which runs Conv2DBackpropInput / Conv2DBackpropFilter (transposed: Conv2D /
+ * Conv2DBackpropFilter) in bf16 and casts dx, dW back to float32. Master weights, Adam, losses,
+ * instance norm and activations never see bf16.
+ * The precision is a scoped setting (`withConvPrecision`), read by src/model/layers.ts; outside
+ * it (the default) layers run tf.conv2d / tf.conv2dTranspose exactly as before.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type AmpDecision, decideAmp } from '../env/amp';
+import { currentBackend } from '../env/backend';
+import { type NativeOpAttr, nativeBackend } from '../env/native-ops';
+
+export type ConvPrecision = 'float32' | 'bfloat16';
+
+const TF_FLOAT = 1;
+/** TF_BFLOAT16 (tensorflow/c/tf_datatype.h); the binding does not export it. */
+export const TF_BFLOAT16 = 14;
+
+interface HandleMeta { id: number; shape: number[]; dtype: number }
+/** What the raw path needs of the node backend, beyond NativeBackend (duck-typed). */
+interface RawBackend {
+  binding: {
+    TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_ATTR_INT: number;
+    executeOp(name: string, attrs: NativeOpAttr[], inputIds: number[], numOutputs: number): HandleMeta[];
+    deleteTensor(id: number): void;
+  };
+  tensorMap: { set(dataId: object, v: unknown): void };
+  getInputTensorIds(ts: tf.Tensor[]): number[];
+  createOutputTensor(meta: HandleMeta): tf.Tensor;
+}
+
+/** The current backend as a RawBackend, or undefined (pure-JS backend, or an unknown binding). */
+export function rawBackend(): RawBackend | undefined {
+  const b = nativeBackend() as unknown as Partial<RawBackend> | undefined;
+  if (b === undefined || typeof b.getInputTensorIds !== 'function' || typeof b.createOutputTensor !== 'function' || b.tensorMap === undefined) return undefined;
+  const bi = b.binding as Partial<RawBackend['binding']> | undefined;
+  if (typeof bi?.executeOp !== 'function' || typeof bi.deleteTensor !== 'function' || typeof bi.TF_ATTR_INT !== 'number') return undefined;
+  return b as RawBackend;
+}
+
+/**
+ * The --use_amp decision for the backend tf.js runs on now (src/env/amp.ts), also refusing a
+ * tfjs-node binding without the raw entry points used here.
+ */
+export function ampDecisionHere(requested: boolean, cpuinfo?: string): AmpDecision {
+  const kind = tf.getBackend() !== 'tensorflow' ? 'cpu' : currentBackend()?.kind ?? 'tensorflow';
+  const d = decideAmp(requested, kind, cpuinfo);
+  if (d.dtype === 'bfloat16' && rawBackend() === undefined) return { ...d, dtype: 'float32', reason: 'the tfjs-node binding lacks the raw-op entry points bf16 needs' };
+  return d;
+}
+
+let precision: ConvPrecision = 'float32';
+
+/** The precision the model's convolutions run in now. */
+export function convPrecision(): ConvPrecision {
+  return precision;
+}
+
+/** Runs fn with the model's convolutions in `p` (restored afterwards, also on a throw). */
+export function withConvPrecision<T>(p: ConvPrecision, fn: () => T): T {
+  const before = precision;
+  precision = p;
+  try {
+    return fn();
+  } finally {
+    precision = before;
+  }
+}
+
+function raw(): RawBackend {
+  const b = rawBackend();
+  if (b === undefined) throw new Error(`bf16 convolutions need the tfjs-node backend (current: ${tf.getBackend()})`);
+  return b;
+}
+
+function exec(b: RawBackend, name: string, attrs: NativeOpAttr[], inputs: tf.Tensor[]): HandleMeta {
+  return b.binding.executeOp(name, attrs, b.getInputTensorIds(inputs), 1)[0]!;
+}
+
+/** A handle of any dtype as an engine-tracked tf.js tensor labelled float32 (bench/amp/raw.mts). */
+function opaque(b: RawBackend, m: HandleMeta): tf.Tensor {
+  const dataId = {};
+  b.tensorMap.set(dataId, { shape: m.shape, dtype: m.dtype, id: m.id, values: null, refCount: 1 });
+  return tf.engine().makeTensorFromTensorInfo({ dataId, shape: m.shape, dtype: 'float32' }, tf.findBackend('tensorflow'));
+}
+
+function castAttrs(b: RawBackend, src: number, dst: number): NativeOpAttr[] {
+  return [
+    { name: 'SrcT', type: b.binding.TF_ATTR_TYPE, value: src },
+    { name: 'DstT', type: b.binding.TF_ATTR_TYPE, value: dst },
+    { name: 'Truncate', type: b.binding.TF_ATTR_BOOL, value: false },
+  ];
+}
+
+/** float32 tensor → bf16 opaque tensor. */
+function toBf16(b: RawBackend, t: tf.Tensor): tf.Tensor {
+  return opaque(b, exec(b, 'Cast', castAttrs(b, TF_FLOAT, TF_BFLOAT16), [t]));
+}
+
+/** bf16 result handle → float32 tf.js tensor; the bf16 handle is freed. */
+function toF32(b: RawBackend, m: HandleMeta): tf.Tensor {
+  const f = b.binding.executeOp('Cast', castAttrs(b, TF_BFLOAT16, TF_FLOAT), [m.id], 1)[0]!;
+  b.binding.deleteTensor(m.id);
+  return b.createOutputTensor(f);
+}
+
+function convAttrs(b: RawBackend, stride: number): NativeOpAttr[] {
+  return [
+    { name: 'T', type: b.binding.TF_ATTR_TYPE, value: TF_BFLOAT16 },
+    { name: 'strides', type: b.binding.TF_ATTR_INT, value: [1, stride, stride, 1] },
+    { name: 'padding', type: b.binding.TF_ATTR_STRING, value: 'SAME' },
+    { name: 'data_format', type: b.binding.TF_ATTR_STRING, value: 'NHWC' },
+    { name: 'use_cudnn_on_gpu', type: b.binding.TF_ATTR_BOOL, value: true },
+    { name: 'dilations', type: b.binding.TF_ATTR_INT, value: [1, 1, 1, 1] },
+  ];
+}
+
+type Args = (tf.Tensor | tf.GradSaveFunc)[];
+
+/** tf.conv2d(x, w, stride, 'same') with the conv and its gradients in bf16. */
+export function conv2dBf16(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D {
+  const b = raw();
+  const attrs = convAttrs(b, stride);
+  const f = tf.customGrad((...args: Args) => {
+    const [xi, wi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const xb = toBf16(b, xi);
+    const wb = toBf16(b, wi);
+    const y = toF32(b, exec(b, 'Conv2D', attrs, [xb, wb]));
+    save([xb, wb]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
+        const dyb = toBf16(b, dy);
+        const xs = tf.tensor1d(sx.shape, 'int32');
+        const ws = tf.tensor1d(sw.shape, 'int32');
+        const dx = toF32(b, exec(b, 'Conv2DBackpropInput', attrs, [xs, sw, dyb]));
+        const dw = toF32(b, exec(b, 'Conv2DBackpropFilter', attrs, [sx, ws, dyb]));
+        tf.dispose([dyb, xs, ws]);
+        return [dx, dw];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor4D;
+}
+
+/** tf.conv2dTranspose(x, w, [n, 2h, 2w, outC], 2, 'same') (w [k, k, outC, inC]) in bf16. */
+export function conv2dTransposeBf16(x: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number]): tf.Tensor4D {
+  const b = raw();
+  const attrs = convAttrs(b, 2);
+  const f = tf.customGrad((...args: Args) => {
+    const [xi, wi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const xb = toBf16(b, xi);
+    const wb = toBf16(b, wi);
+    const os = tf.tensor1d(outShape, 'int32');
+    const y = toF32(b, exec(b, 'Conv2DBackpropInput', attrs, [os, wb, xb]));
+    os.dispose();
+    save([xb, wb]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
+        const dyb = toBf16(b, dy);
+        const ws = tf.tensor1d(sw.shape, 'int32');
+        const dx = toF32(b, exec(b, 'Conv2D', attrs, [dyb, sw]));
+        const dw = toF32(b, exec(b, 'Conv2DBackpropFilter', attrs, [dyb, ws, sx]));
+        tf.dispose([dyb, ws]);
+        return [dx, dw];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor4D;
+}
