@@ -12,6 +12,7 @@ import type { DicomSeriesInfo } from './dicom-series';
 import { obliquityDegrees } from './nifti-affine';
 import { readImage, type ImageFormat, type MedicalImage } from './read-image';
 import type { Affine, Vec3 } from './volume';
+import { looksLikeHu } from './hu-rule';
 
 /** Options of {@link describeImage}. */
 export interface DescribeImageOptions {
@@ -30,6 +31,8 @@ export interface ValueSummary {
   percentiles: Record<'p1' | 'p5' | 'p50' | 'p95' | 'p99', number>;
   /** Fraction of voxels in [-1100, -900] (air in HU). */
   airFractionHu: number;
+  /** Fraction of voxels below −500 (what io/hu-rule weighs). */
+  belowMinus500: number;
 }
 
 /** A guess at what the values are. */
@@ -92,12 +95,14 @@ export function summarizeValues(data: Float32Array): ValueSummary {
   let max = -Infinity;
   let sum = 0;
   let air = 0;
+  let below = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (v < min) min = v;
     if (v > max) max = v;
     sum += v;
     if (v >= -1100 && v <= -900) air++;
+    if (v < -500) below++;
   }
   const stride = Math.max(1, Math.floor(data.length / 2_000_000));
   const sample = new Float32Array(Math.ceil(data.length / stride));
@@ -108,18 +113,19 @@ export function summarizeValues(data: Float32Array): ValueSummary {
     min, max, mean: sum / Math.max(1, data.length),
     percentiles: { p1: q(1), p5: q(5), p50: q(50), p95: q(95), p99: q(99) },
     airFractionHu: air / Math.max(1, data.length),
+    belowMinus500: below / Math.max(1, data.length),
   };
 }
 
-/** HU if there is air near -1000 and nothing far below -1024 but padding; non-negative for MRI-like data. */
+/** HU by the rule the input checks use (io/hu-rule); non-negative for MRI-like data. */
 export function guessUnits(v: ValueSummary): UnitsGuess {
   if (v.min >= 0) {
     return { guess: 'non-negative', reason: `values ${fmt(v.min)}..${fmt(v.max)} are ≥ 0: MRI-like, or a CT not in HU (e.g. stored +1024, or other units)` };
   }
-  if (v.min >= -3100 && v.percentiles.p1 <= -900 && v.airFractionHu > 0.01) {
-    return { guess: 'HU', reason: `${(100 * v.airFractionHu).toFixed(1)} % of voxels near -1000 (air) and minimum ${fmt(v.min)}: a CT in Hounsfield units` };
+  if (looksLikeHu({ p1: v.percentiles.p1, belowMinus500: v.belowMinus500 })) {
+    return { guess: 'HU', reason: `${(100 * v.belowMinus500).toFixed(1)} % of voxels below -500 (${(100 * v.airFractionHu).toFixed(1)} % near -1000, air), 1st percentile ${fmt(v.percentiles.p1)}: a CT in Hounsfield units` };
   }
-  return { guess: 'other', reason: `negative values (min ${fmt(v.min)}, p1 ${fmt(v.percentiles.p1)}) without air near -1000: not HU, not plain MRI magnitudes` };
+  return { guess: 'other', reason: `negative values (min ${fmt(v.min)}, p1 ${fmt(v.percentiles.p1)}) without air near -1000 among the darkest voxels: not HU, not plain MRI magnitudes` };
 }
 
 function fmt(v: number): string {

@@ -9,6 +9,7 @@
  */
 import { Mri2ctError, PairMismatchError } from '../errors';
 import type { Vec3 } from '../io/volume';
+import { looksLikeHu } from '../io/hu-rule';
 
 /** Intensity statistics of a volume (from an evenly strided sample of at most ~1M voxels). */
 export interface IntensityProfile {
@@ -86,10 +87,7 @@ export function checkSingleVolume(info: { volumeCount: number; shape?: number[] 
 
 const fmt = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
 
-/** True when the values look like a CT in HU (air near −1000 makes up the darkest voxels). */
-export function looksLikeHu(p: IntensityProfile): boolean {
-  return p.p1 <= -500 && p.belowMinus500 >= 0.01;
-}
+export { looksLikeHu };
 
 /** Why a CT's values are not Hounsfield units, or undefined when they look like HU. */
 function notHuReason(p: IntensityProfile): string | undefined {
