@@ -337,12 +337,22 @@ describe('N4 building blocks', () => {
     const dims: Vec3 = [10, 7, 5];
     const data = Float32Array.from({ length: 350 }, (_, i) => i + 1);
     const mask = new Uint8Array(350).fill(1);
-    // ITK's ShrinkImageFilter picks index i * 4 + 2 (voxel centre 1.5 rounded half up).
+    // ITK's ShrinkImageFilter keeps floor(n / 4) voxels centred on the input's centre and picks
+    // the input voxel nearest each (half up): x (n 10) 2.5 → 3, 7; y (n 7) 3; z (n 5) 2.
     const sub = shrinkImage(data, mask, dims, 4, 'subsample');
-    assert.deepEqual(sub.dims, [2, 2, 1]);
-    assert.deepEqual([...sub.positions[0]], [2, 6]);
+    assert.deepEqual(sub.dims, [2, 1, 1]);
+    assert.deepEqual([...sub.positions[0]], [3, 7]);
+    assert.deepEqual([...sub.positions[1]], [3]);
     assert.deepEqual([...sub.positions[2]], [2]);
-    assert.equal(sub.data[1 + 2 * 1], data[6 + 10 * (6 + 7 * 2)]);
+    assert.equal(sub.data[1], data[7 + 10 * (3 + 7 * 2)]);
+    // n a multiple of 4: index i * 4 + 2 (centre 1.5 rounded half up); the sizes of the real T1s
+    // in bench/n4/real-t1.ts give ITK's shrunk grids (its reference prints them).
+    const axis = (n: number): number[] => [...shrinkImage(new Float32Array(n).fill(1), new Uint8Array(n).fill(1), [n, 1, 1], 4, 'subsample').positions[0]];
+    assert.deepEqual(axis(8), [2, 6]);
+    assert.deepEqual(axis(91), Array.from({ length: 22 }, (_, i) => 3 + 4 * i));
+    assert.deepEqual(axis(190), Array.from({ length: 47 }, (_, i) => 3 + 4 * i));
+    assert.deepEqual(axis(109), Array.from({ length: 27 }, (_, i) => 2 + 4 * i));
+    assert.deepEqual(axis(3), [1]);
     // Block means: ceil(n / 4) blocks per axis, each at its own centre.
     const mean = shrinkImage(data, mask, dims, 4, 'mean');
     assert.deepEqual(mean.dims, [3, 2, 2]);

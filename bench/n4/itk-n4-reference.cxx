@@ -13,6 +13,7 @@
 #include "itkN4BiasFieldCorrectionImageFilter.h"
 #include "itkBSplineControlPointImageFilter.h"
 #include "itkMultiThreaderBase.h"
+#include "itkCommand.h"
 
 #include <chrono>
 #include <cstdio>
@@ -115,6 +116,22 @@ int main(int argc, char * argv[])
   correcter->SetNumberOfHistogramBins(200);
   correcter->SetBiasFieldFullWidthAtHalfMaximum(0.15);
   correcter->SetWienerFilterNoise(0.01);
+  // Iterations run and last convergence measure per fitting level (reported with the timings).
+  std::vector<unsigned> levelIterations(iterations.size(), 0);
+  std::vector<double> levelConvergence(iterations.size(), -1.0);
+  auto observer = itk::CStyleCommand::New();
+  struct Tally { CorrecterType * filter; std::vector<unsigned> * its; std::vector<double> * conv; } tally{ correcter.GetPointer(), &levelIterations, &levelConvergence };
+  observer->SetClientData(&tally);
+  observer->SetCallback([](itk::Object *, const itk::EventObject &, void * data) {
+    auto * t = static_cast<Tally *>(data);
+    const unsigned level = t->filter->GetCurrentLevel();
+    if (level < t->its->size())
+    {
+      (*t->its)[level] = t->filter->GetElapsedIterations();
+      (*t->conv)[level] = t->filter->GetCurrentConvergenceMeasurement();
+    }
+  });
+  correcter->AddObserver(itk::IterationEvent(), observer);
   correcter->Update();
   const auto t2 = std::chrono::steady_clock::now();
 
@@ -144,10 +161,14 @@ int main(int argc, char * argv[])
 
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   std::printf("{\"shrinkMs\": %.1f, \"n4Ms\": %.1f, \"reconstructMs\": %.1f, \"totalMs\": %.1f, "
-              "\"threads\": %u, \"shrunk\": [%lu, %lu, %lu]}\n",
+              "\"threads\": %u, \"shrunk\": [%lu, %lu, %lu], \"iterations\": [",
               ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t0, t3), itk::MultiThreaderBase::GetGlobalDefaultNumberOfThreads(),
               static_cast<unsigned long>(shrinker->GetOutput()->GetLargestPossibleRegion().GetSize()[0]),
               static_cast<unsigned long>(shrinker->GetOutput()->GetLargestPossibleRegion().GetSize()[1]),
               static_cast<unsigned long>(shrinker->GetOutput()->GetLargestPossibleRegion().GetSize()[2]));
+  for (size_t l = 0; l < levelIterations.size(); ++l) std::printf("%s%u", l ? ", " : "", levelIterations[l]);
+  std::printf("], \"convergence\": [");
+  for (size_t l = 0; l < levelConvergence.size(); ++l) std::printf("%s%.6g", l ? ", " : "", levelConvergence[l]);
+  std::printf("]}\n");
   return 0;
 }

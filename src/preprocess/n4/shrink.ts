@@ -8,9 +8,11 @@
  * and the final reconstruction (every full-resolution voxel).
  *
  * Two methods:
- * - 'subsample' (default): ITK's ShrinkImageFilter behaviour: the voxel at index
- *   i * factor + floor(factor / 2), i.e. the one nearest the block centre, ties rounded up as ITK
- *   does, with its own mask value.
+ * - 'subsample' (default): ITK's ShrinkImageFilter behaviour: floor(n / factor) voxels per axis
+ *   on a grid centred on the input's centre, each the input voxel nearest its grid point (ties
+ *   rounded up as ITK does), with its own mask value. For n a multiple of factor that is index
+ *   i * factor + floor(factor / 2), the one nearest the block centre; otherwise the offset depends
+ *   on n % factor.
  * - 'mean': the mean intensity of the block's foreground voxels, positioned at the block's
  *   centre; a shrunk voxel is foreground when at least half of its block is. Averaging factor^3
  *   voxels lowers the noise of the histogram N4 sharpens, at the price of partial-volume mixtures.
@@ -45,9 +47,12 @@ function axisPositions(n: number, factor: number, method: ShrinkMethod): { count
     }
     return { count, pos };
   }
-  // ITK picks the input voxel nearest the output voxel centre, rounding i*f + (f-1)/2 half up.
-  const o = Math.floor(factor / 2);
-  const count = Math.max(1, Math.floor((n - 1 - o) / factor) + 1);
+  // ITK's ShrinkImageFilter keeps floor(n / f) voxels (at least 1) and centres the shrunk grid on
+  // the input's centre: output voxel i sits at input index o + i*f with o = ((n-1) - (count-1)*f)/2,
+  // and it takes the input voxel nearest there, rounding half up. For n a multiple of f that is
+  // o = (f-1)/2 → floor(f/2); otherwise o depends on n % f (e.g. n = 91, f = 4: 3, 7, ..., 87).
+  const count = Math.max(1, Math.floor(n / factor));
+  const o = Math.max(0, Math.floor(((n - 1) - (count - 1) * factor) / 2 + 0.5));
   const pos = new Float64Array(count);
   for (let i = 0; i < count; i++) pos[i] = Math.min(n - 1, i * factor + o);
   return { count, pos };
