@@ -3,7 +3,7 @@
  * AMP on one model, alternating every pair (the machine is shared: only back-to-back ratios
  * count), or one mode only (`--mode f32|amp`) for its peak RSS in a process of its own.
  *   node --import tsx bench/amp/bench-use-amp.ts [--size 256] [--ngf 64] [--batch 1] [--pairs 8] [--warmup 2] [--mode alt|f32|amp]
- * Prints one JSON line (medians in s/step, median of per-pair f32/amp ratios, peak RSS in MiB).
+ * Prints one JSON line (medians in s/step, median process CPU s/step (user + sys, all threads), median of per-pair f32/amp ratios, peak RSS in MiB).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
@@ -26,14 +26,21 @@ async function main(): Promise<void> {
   const x = tf.randomUniform([batch, size, size, 1], -1, 1) as tf.Tensor4D;
   const y = tf.randomUniform([batch, size, size, 1], -1, 1) as tf.Tensor4D;
   const modes: ('float32' | 'bfloat16')[] = values.mode === 'f32' ? ['float32'] : values.mode === 'amp' ? ['bfloat16'] : ['float32', 'bfloat16'];
+  const cpu: Record<string, number[]> = { float32: [], bfloat16: [] };
+  let timing = false;
   const step = (p: 'float32' | 'bfloat16'): number => {
     model.convPrecision = p;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     model.trainStep(x, y);
-    return (performance.now() - t0) / 1000;
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    if (timing) cpu[p]!.push((c.user + c.system) / 1e6); // process CPU s (all threads), as keras-reference's cpu_s_per_step
+    return wall;
   };
   for (let i = 0; i < Number(values.warmup); i++) for (const p of modes) step(p);
   const t: Record<string, number[]> = { float32: [], bfloat16: [] };
+  timing = true;
   const ratios: number[] = [];
   for (let i = 0; i < pairs; i++) {
     const order = i % 2 === 0 ? modes : [...modes].reverse();
@@ -46,6 +53,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     size, ngf, batch, pairs, mode: values.mode, cpuFlags: avail.reason,
     s_per_step: { f32: +med(t['float32']!).toFixed(3), amp: +med(t['bfloat16']!).toFixed(3) },
+    cpu_s_per_step: { f32: +med(cpu['float32']!).toFixed(3), amp: +med(cpu['bfloat16']!).toFixed(3) },
     ratio_of_medians: +(med(t['float32']!) / med(t['bfloat16']!)).toFixed(2),
     median_pair_ratio: +med(ratios).toFixed(2),
     peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -10,6 +10,7 @@ Prints one line of JSON on stdout; progress goes to stderr.
 
     python pix2pix_step.py [--ngf 64] [--ndf NGF] [--size 256] [--batch 1] [--steps 10]
                            [--warmup 2] [--threads 0] [--modes graph,eager] [--seed 0]
+                           [--policy float32|mixed_bfloat16]
 
 Run it with the venv that bench/keras-reference/setup.sh creates.
 """
@@ -58,8 +59,14 @@ class InstanceNorm(layers.Layer):
         self.offset = self.add_weight(name="offset", shape=(c,), initializer="zeros", trainable=True)
 
     def call(self, x):
+        # Statistics in float32 whatever the policy (as Keras' own normalisation layers do under
+        # mixed_bfloat16); the result goes back in the layer's compute dtype.
+        dtype = x.dtype
+        x = tf.cast(x, tf.float32)
         mean, var = tf.nn.moments(x, axes=[1, 2], keepdims=True)
-        return (x - mean) * tf.math.rsqrt(var + self.epsilon) * self.scale + self.offset
+        y = (x - mean) * tf.math.rsqrt(var + self.epsilon) * tf.cast(self.scale, tf.float32) \
+            + tf.cast(self.offset, tf.float32)
+        return tf.cast(y, dtype)
 
 
 def _kinit():
@@ -124,6 +131,7 @@ def build_discriminator(size: int, ndf: int) -> keras.Model:
 # ----------------------------------------------------------------------------- training step
 
 def bce_logits(logits, target: float):
+    logits = tf.cast(logits, tf.float32)  # losses in float32 under mixed_bfloat16
     labels = tf.ones_like(logits) if target == 1.0 else tf.zeros_like(logits)
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
@@ -143,7 +151,7 @@ def make_train_step(G: keras.Model, D: keras.Model, opt_g, opt_d):
                 tf.GradientTape(watch_accessed_variables=False) as d_tape:
             g_tape.watch(g_watch)
             d_tape.watch(d_watch)
-            fake = G(mri, training=True)  # one generator forward feeds both losses
+            fake = tf.cast(G(mri, training=True), tf.float32)  # one generator forward feeds both losses
             d_real = D([mri, ct], training=True)
             d_fake = D([mri, tf.stop_gradient(fake)], training=True)
             d_loss = 0.5 * (bce_logits(d_real, 1.0) + bce_logits(d_fake, 0.0))
@@ -208,6 +216,7 @@ def bench_mode(mode: str, args) -> dict:
         "loadavg_1min_before": load_before,
         "params_G": count_params(G),
         "params_D": count_params(D),
+        "conv_compute_dtype": G.get_layer("enc1").compute_dtype,
         "final_losses": {k: float(v) for k, v in zip(["g_adv", "g_l1", "g", "d"], losses)},
     }
 
@@ -227,6 +236,10 @@ def main(argv=None) -> int:
     p.add_argument("--modes", default="graph,eager", help="comma-separated subset of graph,eager")
     p.add_argument("--xla", action="store_true", help="graph mode with jit_compile=True (off by default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--policy", default="float32", choices=["float32", "mixed_bfloat16"],
+                   help="Keras dtype policy (keras.mixed_precision.set_global_policy): mixed_bfloat16 "
+                        "computes layers in bfloat16 with float32 variables; instance norm and the "
+                        "losses stay float32")
     args = p.parse_args(argv)
 
     if args.ndf is None:
@@ -240,6 +253,7 @@ def main(argv=None) -> int:
     if args.steps < 1 or args.warmup < 1:
         p.error("--steps and --warmup must be >= 1")
 
+    keras.mixed_precision.set_global_policy(args.policy)
     if args.threads > 0:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     if args.inter_threads > 0:
@@ -250,7 +264,7 @@ def main(argv=None) -> int:
         log(f"WARNING: 1-min load average is {load:.2f} before the benchmark; other processes compete "
             f"for the {os.cpu_count()} cores and the times will be too high")
     log(f"tensorflow {tf.__version__}, keras {keras.__version__}, ngf {args.ngf}, ndf {args.ndf}, "
-        f"size {args.size}, batch {args.batch}, steps {args.steps}, warmup {args.warmup}, threads {args.threads}")
+        f"policy {args.policy}, size {args.size}, batch {args.batch}, steps {args.steps}, warmup {args.warmup}, threads {args.threads}")
     t_start = time.perf_counter()
     res = {m: bench_mode(m, args) for m in modes}
     first = res[modes[0]]
@@ -259,6 +273,8 @@ def main(argv=None) -> int:
         "eager_s_per_step": res["eager"]["mean"] if "eager" in res else None,
         "params_G": first["params_G"],
         "params_D": first["params_D"],
+        "policy": args.policy,
+        "conv_compute_dtype": first["conv_compute_dtype"],
         "tf_version": tf.__version__,
         "keras_version": keras.__version__,
         "graph_median_s": res["graph"]["median"] if "graph" in res else None,
@@ -277,7 +293,7 @@ def main(argv=None) -> int:
         "eager_warmup_s": res["eager"]["warmup_s"] if "eager" in res else None,
         "config": {"ngf": args.ngf, "ndf": args.ndf, "size": args.size, "batch": args.batch,
                    "steps": args.steps, "warmup": args.warmup, "threads": args.threads,
-                   "inter_threads": args.inter_threads, "xla": args.xla,
+                   "inter_threads": args.inter_threads, "xla": args.xla, "policy": args.policy,
                    "intra_op_threads_effective": tf.config.threading.get_intra_op_parallelism_threads(),
                    "cpu_count": os.cpu_count(),
                    "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")},
