@@ -9,25 +9,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runPython } from './helpers/python';
+import { seedLayoutFromScans } from './helpers/scan-pairs';
 
 const root = path.resolve(__dirname, '..');
 const CLI = path.join(root, 'dist', 'src', 'cli', 'main.js');
-const SCANS = path.resolve(root, '..', 'shared', 'scans');
 let dir = '';
 
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mri2ct-badpairs-'));
-  runPython(`
-import sys, os, shutil, nibabel as nib, numpy as np
-scans, d = sys.argv[1], sys.argv[2]
-mr, ct = f'{d}/MRI', f'{d}/CT'
-os.makedirs(mr); os.makedirs(ct)
-T1 = f'{scans}/niivue-demo-images/register/MNI152_T1_2mm.nii.gz'
-CT = f'{scans}/neurolabusc-Clinical/derived/scct_HU.nii.gz'
+  dir = seedLayoutFromScans('mri2ct-badpairs-', `
 t1, c = nib.load(T1), nib.load(CT)
 shutil.copy(T1, f'{mr}/good.nii.gz'); shutil.copy(CT, f'{ct}/good.nii.gz')
 a = t1.get_fdata().astype(np.float32)
@@ -40,7 +31,7 @@ g = nib.load(f'{scans}/niivue-demo-images/MR_Gd.nii.gz'); ga = g.get_fdata()
 shutil.copy(f'{scans}/niivue-demo-images/MR_Gd.nii.gz', f'{mr}/stripped.nii.gz')
 nib.save(nib.Nifti1Image(np.where(ga > 0, 40, -1000).astype(np.int16), g.affine), f'{ct}/stripped.nii.gz')
 nib.save(nib.Nifti1Image(np.full(a.shape, 7, np.float32), t1.affine), f'{mr}/constant.nii.gz'); shutil.copy(CT, f'{ct}/constant.nii.gz')
-`, [SCANS, dir]);
+`);
 });
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

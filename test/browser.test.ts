@@ -19,21 +19,17 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH as chromiumPath, IMAGE_INFO, PLOT_INFO, checkImages, checkPlots, notebookFiles } from './helpers/notebook-page';
+import type { ImageInfo, PlotInfo } from './helpers/notebook-page';
+import { deleteSessions, freePort, scratchProject, tearDown, waitForServer } from './helpers/notebook-server';
 
 const root = path.resolve(__dirname, '..');
 const nbDir = path.join(root, 'notebooks');
 const shotsDir = path.join(root, 'screenshots');
-const chromiumPath = process.env['MRI2CT_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
-];
-const notebooks = fs.readdirSync(nbDir).filter((f) => f.endsWith('.ipynb') && !f.includes('.nbconvert')).sort();
+const notebooks = notebookFiles(nbDir);
 
 interface Output { output_type: string; data?: Record<string, unknown>; name?: string; text?: string | string[] }
 interface Cell { cell_type: string; outputs?: Output[] }
@@ -66,30 +62,8 @@ const PAGE_CHECK = `(scope) => {
     ? { out: '#notebook-container .output_area', err: '.output_error', stderr: '.output_stderr' }
     : { out: '.jp-OutputArea-output', err: '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]',
         stderr: '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]' };
-  const images = q(sel.out + ' img').map((img) => {
-    const r = img.getBoundingClientRect();
-    const o = { src: img.src.slice(0, 40), complete: img.complete, natural: [img.naturalWidth, img.naturalHeight],
-                shown: [Math.round(r.width), Math.round(r.height)], visible: img.offsetParent !== null, std: -1 };
-    if (img.complete && img.naturalWidth > 0) {
-      const c = document.createElement('canvas');
-      c.width = img.naturalWidth; c.height = img.naturalHeight;
-      const ctx = c.getContext('2d');
-      ctx.drawImage(img, 0, 0);
-      const d = ctx.getImageData(0, 0, c.width, c.height).data;
-      let n = 0, s = 0, s2 = 0;
-      for (let i = 0; i < d.length; i += 4) { const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]; n++; s += y; s2 += y * y; }
-      o.std = Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
-    }
-    return o;
-  });
-  const plots = q('.mri2ct-plot').map((el) => {
-    const svg = el.querySelector('svg.main-svg');
-    const r = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
-    return { id: el.id, box: [el.clientWidth, el.clientHeight], svg: [Math.round(r.width), Math.round(r.height)],
-             traces: el.querySelectorAll('.trace, .point, .hm').length,
-             marks: el.querySelectorAll('.scatterlayer path, .barlayer path, .heatmaplayer image').length,
-             text: (el.innerText || '').slice(0, 120) };
-  });
+  const images = q(sel.out + ' img').map(${IMAGE_INFO});
+  const plots = q('.mri2ct-plot').map((el) => Object.assign((${PLOT_INFO})(el), { text: (el.innerText || '').slice(0, 120) }));
   const viewers = q(sel.out + ' .mri2ct-slice-viewer').map((el) => {
     const cans = Array.from(el.querySelectorAll('canvas.mri2ct-panel'));
     const c = cans[0];
@@ -114,8 +88,8 @@ const PAGE_CHECK = `(scope) => {
 }`;
 
 interface PageReport {
-  images: { src: string; complete: boolean; natural: number[]; shown: number[]; visible: boolean; std: number }[];
-  plots: { id: string; box: number[]; svg: number[]; traces: number; marks: number; text: string }[];
+  images: ImageInfo[];
+  plots: (PlotInfo & { text: string })[];
   viewers: { ready: boolean; canvases: number; sliders: number; std: number }[];
   errors: string[];
   stderrErrors: string[];
@@ -149,38 +123,17 @@ function checkReport(name: string, r: PageReport, want: { images: number; plots:
   assert.deepEqual(r.jsOutputErrors, [], ctx('"Javascript error adding output"'));
   assert.deepEqual(pageErrors, [], ctx('uncaught errors in the page'));
   assert.equal(r.images.length, want.images, ctx(`${want.images} images in the notebook, ${r.images.length} in the page`));
-  for (const [i, img] of r.images.entries()) {
-    assert.ok(img.complete && img.natural[0]! > 0 && img.natural[1]! > 0, ctx(`image ${i} did not load`));
-    assert.ok(img.visible && img.shown[0]! >= Math.min(16, img.natural[0]!) && img.shown[1]! > 0, ctx(`image ${i} is not shown`));
-    assert.ok(img.std > 2, ctx(`image ${i} is blank (luminance std ${img.std.toFixed(2)})`));
-  }
+  checkImages(r.images, ctx);
   assert.equal(r.plots.length, want.plots, ctx(`${want.plots} plotly figures in the notebook, ${r.plots.length} in the page`));
   assert.equal(r.plotlyMissing, false, ctx('a figure says plotly.js is not loaded'));
   if (want.plots > 0) assert.ok(r.plotly !== null, ctx('window.Plotly is not defined'));
-  for (const [i, p] of r.plots.entries()) {
-    assert.ok(p.svg[0]! > 100 && p.svg[1]! > 100, ctx(`figure ${i} has no rendered SVG`));
-    assert.ok(Math.abs(p.svg[0]! - p.box[0]!) <= 2 && Math.abs(p.svg[1]! - p.box[1]!) <= 2, ctx(`figure ${i}: SVG ${p.svg} is not its box ${p.box}`));
-    assert.ok(p.traces > 0 && p.marks > 0, ctx(`figure ${i} draws no traces`));
-  }
+  checkPlots(r.plots, ctx);
   assert.equal(r.viewers.length, want.viewers, ctx(`${want.viewers} slice viewers in the notebook, ${r.viewers.length} in the page`));
   for (const [i, v] of r.viewers.entries()) {
     assert.ok(v.ready && v.canvases > 0 && v.sliders > 0, ctx(`slice viewer ${i} did not decode its data or build its panels`));
     assert.ok(v.std > 2, ctx(`slice viewer ${i} draws a blank first panel (std ${v.std.toFixed(2)})`));
   }
 }
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('executed notebooks show their images and plots in a real Jupyter notebook server and in the HTML export (headless Chromium)', { timeout: 10 * 60_000 }, async (t) => {
   const t0 = Date.now();
@@ -193,12 +146,7 @@ test('executed notebooks show their images and plots in a real Jupyter notebook 
 
   // A scratch project: the notebooks import ../dist/src and write ../data_notebooks etc., so they
   // run next to links to this checkout's dist/ and node_modules/ without touching the checkout.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mri2ct-browser-'));
-  const proj = path.join(tmp, 'project');
-  const jdir = path.join(tmp, 'jupyter');
-  fs.mkdirSync(path.join(proj, 'notebooks'), { recursive: true });
-  fs.symlinkSync(path.join(root, 'dist'), path.join(proj, 'dist'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(proj, 'node_modules'));
+  const { tmp, proj, jdir } = scratchProject(root, 'mri2ct-browser-');
   // Jupyter state of its own (config, runtime, trust database) and this checkout's tslab kernel,
   // whatever kernel the machine has registered.
   const kdir = path.join(jdir, 'path', 'kernels', 'tslab');
@@ -249,13 +197,7 @@ for f in sys.argv[1:]:
     fs.closeSync(log);
     const base = `http://127.0.0.1:${port}`;
     const headers = { Authorization: `token ${token}` };
-    for (let i = 0; ; i++) {
-      if (server.exitCode !== null) assert.fail(`the notebook server exited (${server.exitCode}):\n${fs.readFileSync(serverLog, 'utf8').slice(-3000)}`);
-      const ok = await fetch(`${base}/api/status`, { headers }).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (i > 120) assert.fail(`the notebook server did not answer within 60 s:\n${fs.readFileSync(serverLog, 'utf8').slice(-3000)}`);
-      await sleep(500);
-    }
+    await waitForServer(server, base, headers, serverLog, 'the notebook server', 60);
     lap(`notebook server up on ${base}`);
 
     // 4. Chromium, no network beyond 127.0.0.1 and file://.
@@ -299,22 +241,9 @@ for f in sys.argv[1:]:
     assert.ok(totals.some((r) => r.plots.length > 0), 'no notebook shows a plotly figure');
     assert.ok(totals.some((r) => r.viewers.length > 0), 'no notebook shows a slice viewer');
     // Kernels that opening the notebooks started: shut them down through the API.
-    const sessions = (await fetch(`${base}/api/sessions`, { headers }).then((r) => r.json())) as { id: string }[];
-    for (const s of sessions) await fetch(`${base}/api/sessions/${s.id}`, { method: 'DELETE', headers });
+    await deleteSessions(base, headers);
   } finally {
-    fs.mkdirSync(shotsDir, { recursive: true });
-    fs.writeFileSync(path.join(shotsDir, 'browser-report.json'), `${JSON.stringify(report, null, 1)}\n`);
-    await browser?.close().catch(() => undefined);
-    if (server?.pid !== undefined && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-      if (server.exitCode === null && server.signalCode === null) {
-        try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
-      }
-    }
-    if (process.env['MRI2CT_KEEP_BROWSER_TMP'] === undefined) fs.rmSync(tmp, { recursive: true, force: true });
-    else t.diagnostic(`kept ${tmp}`);
+    await tearDown({ reportFile: path.join(shotsDir, 'browser-report.json'), report, browser, server, tmp, diagnostic: (m) => t.diagnostic(m) });
   }
   lap('done');
 });

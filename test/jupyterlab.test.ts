@@ -20,35 +20,19 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH as chromiumPath, IMAGE_INFO, PLOT_INFO, checkImages, checkPlots, notebookFiles } from './helpers/notebook-page';
+import type { ImageInfo, PlotInfo } from './helpers/notebook-page';
+import { deleteSessions, freePort, scratchProject, sleep, tearDown, waitForServer } from './helpers/notebook-server';
 
 const root = path.resolve(__dirname, '..');
 const nbDir = path.join(root, 'notebooks');
 const shotsDir = path.join(root, 'screenshots');
 const venv = path.join(root, '.venv-jupyter');
-const chromiumPath = process.env['MRI2CT_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
-];
-const notebooks = fs.readdirSync(nbDir).filter((f) => f.endsWith('.ipynb') && !f.includes('.nbconvert')).sort();
+const notebooks = notebookFiles(nbDir);
 const VIEWPORT = { width: 1280, height: 900 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Settings of a fresh user: all cells attached to the DOM, no news/update toasts. */
 const LAB_SETTINGS: Record<string, unknown> = {
@@ -70,29 +54,8 @@ const PAGE_STATE = `() => {
     .map((e) => e.textContent || '').filter((t) => /\\|/.test(t) || /Idle|Busy|Dead|Starting|Connecting|Restarting/i.test(t));
   const prompts = q('.jp-CodeCell .jp-InputPrompt').map((p) => (p.textContent || '').trim());
   const outputs = q('.jp-CodeCell').map((c) => c.querySelectorAll('.jp-OutputArea-output').length);
-  const images = q('.jp-OutputArea-output img').map((img) => {
-    const r = img.getBoundingClientRect();
-    const o = { src: img.src.slice(0, 40), complete: img.complete, natural: [img.naturalWidth, img.naturalHeight],
-                shown: [Math.round(r.width), Math.round(r.height)], visible: img.offsetParent !== null, std: -1 };
-    if (img.complete && img.naturalWidth > 0) {
-      const c = document.createElement('canvas');
-      c.width = img.naturalWidth; c.height = img.naturalHeight;
-      const ctx = c.getContext('2d');
-      ctx.drawImage(img, 0, 0);
-      const d = ctx.getImageData(0, 0, c.width, c.height).data;
-      let n = 0, s = 0, s2 = 0;
-      for (let i = 0; i < d.length; i += 4) { const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]; n++; s += y; s2 += y * y; }
-      o.std = Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
-    }
-    return o;
-  });
-  const plots = q('.mri2ct-plot').map((el) => {
-    const svg = el.querySelector('svg.main-svg');
-    const r = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
-    return { id: el.id, box: [el.clientWidth, el.clientHeight], svg: [Math.round(r.width), Math.round(r.height)],
-             traces: el.querySelectorAll('.trace, .point, .hm').length,
-             marks: el.querySelectorAll('.scatterlayer path, .barlayer path, .heatmaplayer image').length };
-  });
+  const images = q('.jp-OutputArea-output img').map(${IMAGE_INFO});
+  const plots = q('.mri2ct-plot').map(${PLOT_INFO});
   const stderr = q('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').map((e) => e.innerText || '');
   const text = panel ? panel.innerText : '';
   return {
@@ -114,8 +77,8 @@ interface PageState {
   prompts: string[];
   /** Outputs per code cell. */
   outputs: number[];
-  images: { src: string; complete: boolean; natural: number[]; shown: number[]; visible: boolean; std: number }[];
-  plots: { id: string; box: number[]; svg: number[]; traces: number; marks: number }[];
+  images: ImageInfo[];
+  plots: PlotInfo[];
   errors: string[];
   stderrErrors: string[];
   jsOutputErrors: string[];
@@ -137,17 +100,9 @@ function checkState(name: string, s: PageState, pageErrors: string[]): void {
   assert.deepEqual(s.stderrErrors, [], ctx('stderr with an error or a stack trace'));
   assert.deepEqual(s.jsOutputErrors, [], ctx('"Javascript error adding output"'));
   assert.deepEqual(pageErrors, [], ctx('uncaught errors in the page'));
-  for (const [i, img] of s.images.entries()) {
-    assert.ok(img.complete && img.natural[0]! > 0 && img.natural[1]! > 0, ctx(`image ${i} did not load`));
-    assert.ok(img.visible && img.shown[0]! >= Math.min(16, img.natural[0]!) && img.shown[1]! > 0, ctx(`image ${i} is not shown`));
-    assert.ok(img.std > 2, ctx(`image ${i} is blank (luminance std ${img.std.toFixed(2)})`));
-  }
+  checkImages(s.images, ctx);
   assert.equal(s.plotlyMissing, false, ctx('a figure says plotly.js is not loaded'));
-  for (const [i, p] of s.plots.entries()) {
-    assert.ok(p.svg[0]! > 100 && p.svg[1]! > 100, ctx(`figure ${i} has no rendered SVG`));
-    assert.ok(Math.abs(p.svg[0]! - p.box[0]!) <= 2 && Math.abs(p.svg[1]! - p.box[1]!) <= 2, ctx(`figure ${i}: SVG ${p.svg} is not its box ${p.box}`));
-    assert.ok(p.traces > 0 && p.marks > 0, ctx(`figure ${i} draws no traces`));
-  }
+  checkPlots(s.plots, ctx);
 }
 
 /**
@@ -302,12 +257,7 @@ test('every notebook runs in a real JupyterLab (Run All Cells, tslab kernel, hea
 
   // A scratch project (the notebooks import ../dist/src and write ../data_notebooks etc.): links
   // to this checkout's dist/ and node_modules/, copies of the notebooks.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mri2ct-jupyterlab-'));
-  const proj = path.join(tmp, 'project');
-  const jdir = path.join(tmp, 'jupyter');
-  fs.mkdirSync(path.join(proj, 'notebooks'), { recursive: true });
-  fs.symlinkSync(path.join(root, 'dist'), path.join(proj, 'dist'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(proj, 'node_modules'));
+  const { tmp, proj, jdir } = scratchProject(root, 'mri2ct-jupyterlab-');
   for (const nb of notebooks) fs.copyFileSync(path.join(nbDir, nb), path.join(proj, 'notebooks', nb));
   // A fresh user: Jupyter config/data/runtime dirs, workspace and settings of its own (the kernel
   // comes from .venv-jupyter's sys-prefix registration, checked above).
@@ -344,13 +294,7 @@ test('every notebook runs in a real JupyterLab (Run All Cells, tslab kernel, hea
     fs.closeSync(log);
     const base = `http://127.0.0.1:${port}`;
     const headers = { Authorization: `token ${token}` };
-    for (let i = 0; ; i++) {
-      if (server.exitCode !== null) assert.fail(`JupyterLab exited (${server.exitCode}):\n${fs.readFileSync(serverLog, 'utf8').slice(-3000)}`);
-      const ok = await fetch(`${base}/api/status`, { headers }).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (i > 240) assert.fail(`JupyterLab did not answer within 120 s:\n${fs.readFileSync(serverLog, 'utf8').slice(-3000)}`);
-      await sleep(500);
-    }
+    await waitForServer(server, base, headers, serverLog, 'JupyterLab', 120);
     lap(`JupyterLab ${lv.stdout.trim()} up on ${base}`);
 
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
@@ -435,8 +379,7 @@ test('every notebook runs in a real JupyterLab (Run All Cells, tslab kernel, hea
         } finally {
           await page.close();
           // The notebook's kernel is shut down before the next one starts (memory, CPU).
-          const sessions = (await fetch(`${base}/api/sessions`, { headers }).then((r) => r.json())) as { id: string }[];
-          for (const x of sessions) await fetch(`${base}/api/sessions/${x.id}`, { method: 'DELETE', headers });
+          await deleteSessions(base, headers);
         }
       });
       lap(`ran ${nb}`);
@@ -444,22 +387,9 @@ test('every notebook runs in a real JupyterLab (Run All Cells, tslab kernel, hea
     const totals = notebooks.map((nb) => report[nb] as PageState | undefined);
     assert.ok(totals.some((r) => (r?.images.length ?? 0) > 0), 'no notebook shows an image');
     assert.ok(totals.some((r) => (r?.plots.length ?? 0) > 0), 'no notebook shows a plotly figure');
-    const sessions = (await fetch(`${base}/api/sessions`, { headers }).then((r) => r.json())) as { id: string }[];
-    for (const s of sessions) await fetch(`${base}/api/sessions/${s.id}`, { method: 'DELETE', headers });
+    await deleteSessions(base, headers);
   } finally {
-    fs.mkdirSync(shotsDir, { recursive: true });
-    fs.writeFileSync(path.join(shotsDir, 'jupyterlab-report.json'), `${JSON.stringify(report, null, 1)}\n`);
-    await browser?.close().catch(() => undefined);
-    if (server?.pid !== undefined && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-      if (server.exitCode === null && server.signalCode === null) {
-        try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
-      }
-    }
-    if (process.env['MRI2CT_KEEP_BROWSER_TMP'] === undefined) fs.rmSync(tmp, { recursive: true, force: true });
-    else t.diagnostic(`kept ${tmp}`);
+    await tearDown({ reportFile: path.join(shotsDir, 'jupyterlab-report.json'), report, browser, server, tmp, diagnostic: (m) => t.diagnostic(m) });
   }
   lap('done');
 

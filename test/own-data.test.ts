@@ -11,26 +11,16 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadImage, createCanvas } from 'canvas';
 import { ownDataReport, type OwnDataReport } from '../src/notebook/own-data';
-import { runPython } from './helpers/python';
+import { seedLayoutFromScans } from './helpers/scan-pairs';
 
-const SCANS = path.resolve(__dirname, '..', '..', 'shared', 'scans');
 let dir = '';
 let report: OwnDataReport;
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mri2ct-owndata-'));
-  runPython(`
-import sys, os, nibabel as nib, numpy as np
-scans, d = sys.argv[1], sys.argv[2]
-mr, ct = f'{d}/MRI', f'{d}/CT'
-os.makedirs(mr); os.makedirs(ct)
-T1 = f'{scans}/niivue-demo-images/register/MNI152_T1_2mm.nii.gz'
-CT = f'{scans}/neurolabusc-Clinical/derived/scct_HU.nii.gz'
+  dir = seedLayoutFromScans('mri2ct-owndata-', `
 LIA = f'{scans}/brainchop/public/t1_crop.nii.gz'
 os.symlink(T1, f'{mr}/atlas.nii.gz'); os.symlink(CT, f'{ct}/atlas.nii.gz')
 os.symlink(LIA, f'{mr}/lia.nii.gz'); os.symlink(CT, f'{ct}/lia.nii.gz')
@@ -38,7 +28,7 @@ os.symlink(CT, f'{mr}/swap.nii.gz'); os.symlink(T1, f'{ct}/swap.nii.gz')
 os.symlink(T1, f'{mr}/far.nii.gz')
 c = nib.load(CT); a = c.affine.copy(); a[0, 3] += 400
 nib.save(nib.Nifti1Image(np.asarray(c.dataobj), a, c.header), f'{ct}/far.nii.gz')
-`, [SCANS, dir]);
+`);
   report = await ownDataReport(dir, { maxPatients: 10 });
 });
 

@@ -258,6 +258,21 @@ test('evaluate: the CT itself as prediction scores MAE 0, PSNR ∞, SSIM 1; the 
   const r2 = await evaluatePredictions({ predDir: pred, ctDir: path.join(tiny.data, 'CT'), mriDir: path.join(tiny.data, 'MRI') });
   assert.equal(r2.patients.length, 1);
   assert.match(r2.failed[0]?.error ?? '', /no CT for prediction/);
+  // a prediction off the CT's grid (one slice short; moved 1 mm): reported with the difference
+  const ct = await readNifti(ctOf(valId));
+  const [nx, ny, nz] = ct.dims;
+  const offGrid: [string, Parameters<typeof writeNifti>[1], RegExp][] = [
+    ['short', { ...ct, data: ct.data.subarray(0, nx * ny * (nz - 1)), dims: [nx, ny, nz - 1] }, /sizes \d+×\d+×\d+ and \d+×\d+×\d+ differ/],
+    ['moved', { ...ct, affine: ct.affine.map((row, i) => row.map((v, j) => (i === 0 && j === 3 ? v + 1 : v))) }, /affines differ \(row 0, column 3: /],
+  ];
+  for (const [name, image, why] of offGrid) {
+    const dir = tmp(`eval-${name}`);
+    await writeNifti(path.join(dir, `${valId}.nii.gz`), image);
+    const r3 = await evaluatePredictions({ predDir: dir, ctDir: path.join(tiny.data, 'CT'), mriDir: path.join(tiny.data, 'MRI') });
+    assert.equal(r3.patients.length, 0, name);
+    assert.match(r3.failed[0]?.error ?? '', /not on the same voxel grid: /, name);
+    assert.match(r3.failed[0]?.error ?? '', why, name);
+  }
 });
 
 test('CLI: predict a folder, then evaluate it (CSV with the baseline, summary table)', () => {

@@ -14,6 +14,7 @@
  * the filesystem at import time.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CacheError } from '../errors';
 import { CHECKSUM_ALGORITHM, checksumBytes, combineChecksums } from './checksum';
 
@@ -166,7 +167,12 @@ export interface CacheFormat {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared helpers (used by h5-format.ts and npy-format.ts; not part of the public API surface).
+// Shared helpers (used by the h5 modules and npy-format.ts; not part of the public API surface).
+
+/** `<dir>/<patientId><extension>`: where a format keeps a patient's entry (its `pathFor`). */
+export function entryPath(dir: string, patientId: string, extension: string): string {
+  return path.join(dir, patientId + extension);
+}
 
 /** The fix every corrupt-cache message ends with (names the patient when the path shows it). */
 export function rebuildHint(file: string): string {

@@ -1,7 +1,7 @@
 /**
  * The cache formats by name: `getCacheFormat('h5' | 'npy' | 'pt')`, and (re-exported from
  * format-common.ts) the interface, types and helpers the formats share.
- * Must not load h5wasm (only h5-format.ts does, lazily) nor touch the filesystem at import time.
+ * Must not load h5wasm (only h5-wasm.ts does, lazily) nor touch the filesystem at import time.
  */
 import { ConfigError } from '../errors';
 import type { CacheFormat } from './format-common';

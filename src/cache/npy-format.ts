@@ -36,6 +36,7 @@ import {
   buildAttrs,
   cacheError,
   checkFormatVersion,
+  entryPath,
   floatToU16Clamped,
   fsReadError,
   fsyncPath,
@@ -310,9 +311,7 @@ function toFloat(a: NpyArray): Float32Array {
 export const npyFormat: CacheFormat = {
   name: 'npy',
   extension: NPY_EXTENSION,
-  pathFor(dir: string, patientId: string): string {
-    return path.join(dir, patientId + NPY_EXTENSION);
-  },
+  pathFor: (dir, patientId) => entryPath(dir, patientId, NPY_EXTENSION),
   write: writeNpy,
   async read(dir: string, options?: ReadOptions): Promise<ReadResult> {
     const r = readAll(dir, options);

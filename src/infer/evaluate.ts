@@ -17,7 +17,7 @@ import { isDicomFolder, volumeFileId } from '../dataset/discover';
 import { ConfigError, Mri2ctError } from '../errors';
 import { readImage } from '../io/read-image';
 import { reorientToCanonical } from '../preprocess/reorient';
-import type { Affine, Vec3 } from '../io/volume';
+import { gridDifference } from '../io/grid-difference';
 import { headMask } from '../preprocess/head-mask';
 import { writeFileAtomicSync } from '../util/atomic-write';
 import type { ProgressCallback } from '../util/progress';
@@ -85,17 +85,6 @@ export function listPredictions(predDir: string): Map<string, string> {
   return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-function sameGrid(a: { dims: Vec3; affine: Affine }, b: { dims: Vec3; affine: Affine }): string | undefined {
-  if (a.dims.join() !== b.dims.join()) return `sizes ${a.dims.join('×')} and ${b.dims.join('×')} differ`;
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 4; c++) {
-      const d = Math.abs((a.affine[r]?.[c] ?? 0) - (b.affine[r]?.[c] ?? 0));
-      if (d > (c === 3 ? 0.1 : 1e-2)) return `affines differ (row ${r}, column ${c}: ${a.affine[r]?.[c]} vs ${b.affine[r]?.[c]})`;
-    }
-  }
-  return undefined;
-}
-
 /** Evaluates one patient: sCT and bulk-density baseline against the CT inside the mask. */
 async function evaluatePatient(id: string, pred: string, o: EvaluateOptions): Promise<PatientEvaluation> {
   const t0 = performance.now();
@@ -107,14 +96,14 @@ async function evaluatePatient(id: string, pred: string, o: EvaluateOptions): Pr
   // Compared in canonical (RAS+) order, so files of one grid stored in different orders still pair.
   const [sct, ct] = (await Promise.all([readImage(pred), readImage(ctFile)])).map((v) => reorientToCanonical(v));
   if (sct === undefined || ct === undefined) throw new Mri2ctError(`cannot read ${pred} / ${ctFile}`);
-  const g = sameGrid(sct, ct);
+  const g = gridDifference(sct, ct);
   if (g !== undefined) throw new Mri2ctError(`prediction ${pred} and CT ${ctFile} are not on the same voxel grid: ${g}. Predict from the MRI that is co-registered with this CT.`);
   const maskFile = findNifti(o.maskDir, id) ?? (o.dataDir !== undefined ? findNifti(path.join(o.dataDir, id), 'mask') : undefined) ?? findNifti(path.join(o.predDir, 'masks'), id);
   let mask: Uint8Array;
   let maskSource: string;
   if (maskFile !== undefined) {
     const m = reorientToCanonical(await readImage(maskFile));
-    const gm = sameGrid(m, ct);
+    const gm = gridDifference(m, ct);
     if (gm !== undefined) throw new Mri2ctError(`mask ${maskFile} and CT ${ctFile} are not on the same voxel grid: ${gm}.`);
     mask = Uint8Array.from(m.data, (v) => (v > 0 ? 1 : 0));
     maskSource = maskFile;
@@ -124,7 +113,7 @@ async function evaluatePatient(id: string, pred: string, o: EvaluateOptions): Pr
       throw new Mri2ctError(`no mask for patient ${id}: give --mask_dir, keep the masks/ folder predict writes next to the predictions, or give --mri_dir so the head mask can be computed.`);
     }
     const mri = reorientToCanonical(await readImage(mriFile));
-    const gm = sameGrid(mri, ct);
+    const gm = gridDifference(mri, ct);
     if (gm !== undefined) throw new Mri2ctError(`MRI ${mriFile} and CT ${ctFile} are not on the same voxel grid: ${gm}.`);
     mask = headMask(mri, { what: `MRI ${mriFile}` });
     maskSource = `head mask of ${mriFile}`;

@@ -21,7 +21,7 @@ import type { Vec3, Volume } from '../io/volume';
 import type { ModelConfig } from '../model/config';
 import { DEFAULT_OPTIMIZER, Pix2Pix } from '../model/pix2pix';
 import { paramsHash, PIPELINE_VERSION, resolvePreprocessParams, type PreprocessParams } from '../preprocess/params';
-import { checkVolume, looksLikeHu, type IntensityProfile } from '../preprocess/input-checks';
+import { checkLoneMri, checkVolume } from '../preprocess/input-checks';
 import { preprocessMri, type PreprocessedMri } from '../preprocess/pipeline';
 import { obliquityWarning, reorientFromCanonical, reorientToCanonical } from '../preprocess/reorient';
 import { loadCheckpoint, readCheckpointState, resolveCheckpointPath, type CheckpointState } from '../train/checkpoint';
@@ -127,16 +127,6 @@ export interface PredictFileResult extends Omit<SctPrediction, 'cacheSpace'> {
   ioSeconds: number;
 }
 
-/** Rejects an "MRI" with Hounsfield-like values (a CT passed by mistake). */
-function checkMriIntensities(p: IntensityProfile, file: string): void {
-  if (looksLikeHu(p)) {
-    throw new Mri2ctError(
-      `MRI ${file} looks like a CT, not an MRI: ${(100 * p.belowMinus500).toFixed(0)}% of its voxels are below −500 (values ${p.min.toFixed(0)}..${p.max.toFixed(0)}). ` +
-        'Pass the MR image (e.g. mr.nii.gz), not the CT.',
-    );
-  }
-}
-
 /** A loaded generator with the preprocessing it was trained with. */
 export class SctPredictor {
   private constructor(
@@ -202,7 +192,7 @@ export class SctPredictor {
     const data = mri.data instanceof Float32Array ? mri.data : Float32Array.from(mri.data);
     const vol = { ...mri, data };
     const profile = checkVolume(vol, file, 'MRI');
-    checkMriIntensities(profile, file);
+    checkLoneMri(profile, file);
     const canon = reorientToCanonical(vol);
     const oblique = obliquityWarning(canon.reorientation, `MRI ${file}`);
     const warnings = [...this.preprocessing.warnings, ...(oblique !== undefined ? [oblique] : [])];

@@ -99,6 +99,19 @@ function notHuReason(p: IntensityProfile): string | undefined {
 }
 
 /**
+ * The MRI half of {@link checkModalities} for an MRI that comes without its CT (predict): rejects
+ * an "MRI" with Hounsfield-like values (a CT passed by mistake).
+ */
+export function checkLoneMri(p: IntensityProfile, file: string): void {
+  if (looksLikeHu(p)) {
+    throw new Mri2ctError(
+      `MRI ${file} looks like a CT, not an MRI: ${(100 * p.belowMinus500).toFixed(0)}% of its voxels are below −500 (values ${p.min.toFixed(0)}..${p.max.toFixed(0)}). ` +
+        'Pass the MR image (e.g. mr.nii.gz), not the CT.',
+    );
+  }
+}
+
+/**
  * Checks that the MRI does not look like a CT and the CT looks like HU; names a swap of the two
  * folders when both are wrong the same way round.
  */

@@ -10,6 +10,7 @@
  */
 import { PairMismatchError } from '../errors';
 import { readImage } from '../io/read-image';
+import { gridDifference } from '../io/grid-difference';
 import type { Vec3, Volume } from '../io/volume';
 import type { PatientPair } from '../dataset/discover';
 import { checkModalities, checkSingleVolume, checkVolume, type IntensityProfile } from './input-checks';
@@ -83,18 +84,6 @@ export interface LoadedPair {
   notes: string[];
 }
 
-/** Describes a grid difference, or undefined when both volumes share one grid. */
-export function gridDifference(a: { dims: Vec3; affine: number[][] }, b: { dims: Vec3; affine: number[][] }): string | undefined {
-  if (a.dims.join() !== b.dims.join()) return `sizes differ (MRI ${a.dims.join('×')}, CT ${b.dims.join('×')})`;
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 4; c++) {
-      const d = Math.abs((a.affine[r]?.[c] ?? 0) - (b.affine[r]?.[c] ?? 0));
-      if (d > 1e-2 * (c === 3 ? 10 : 1)) return `affines differ (row ${r}, column ${c}: ${a.affine[r]?.[c]} vs ${b.affine[r]?.[c]})`;
-    }
-  }
-  return undefined;
-}
-
 const mm = (s: Vec3): string => s.map((v) => v.toFixed(3).replace(/\.?0+$/, '')).join('×');
 
 /**
@@ -117,7 +106,7 @@ export async function loadPair(pair: PatientPair, options: LoadOptions = {}): Pr
   if (options.align === 'none') {
     return { mri, ct, source: { mri: mri.source, ct: ct.source, ctResampled: false, overlap: Math.max(fovOverlap(mri, ct), fovOverlap(ct, mri)) }, notes };
   }
-  const diff = gridDifference(mri, ct);
+  const diff = gridDifference(mri, ct, (m, c) => `sizes differ (MRI ${m}, CT ${c})`);
   let ctOnMri: Volume<Float32Array> = ct;
   let overlap = 1;
   if (diff !== undefined) {
