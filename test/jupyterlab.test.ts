@@ -251,7 +251,8 @@ test('every notebook runs in a real JupyterLab (Run All Cells, tslab kernel, hea
   assert.equal(ks.status, 0, `jupyter kernelspec list failed: ${ks.stderr}`);
   const tslabSpec = (JSON.parse(ks.stdout) as { kernelspecs: Record<string, { resource_dir: string; spec: { argv: string[] } }> }).kernelspecs['tslab'];
   assert.ok(tslabSpec !== undefined, `.venv-jupyter's Jupyter has no tslab kernel: run bash scripts/setup.sh\n${ks.stdout}`);
-  assert.ok(tslabSpec.resource_dir.startsWith(venv), `the tslab kernel JupyterLab uses is not set-up's one in .venv-jupyter/: ${tslabSpec.resource_dir}`);
+  // realpath: a worktree may have .venv-jupyter as a symlink, and Jupyter reports resolved paths.
+  assert.ok(fs.realpathSync(tslabSpec.resource_dir).startsWith(fs.realpathSync(venv)), `the tslab kernel JupyterLab uses is not set-up's one in .venv-jupyter/: ${tslabSpec.resource_dir}`);
   assert.ok(fs.existsSync(tslabSpec.spec.argv[0]!), `the tslab kernel's binary is missing: ${tslabSpec.spec.argv[0]}`);
   assert.ok(['03_inspect_cache.ipynb', '04_train.ipynb'].every((nb) => notebooks.includes(nb)));
 
