@@ -1,5 +1,5 @@
 /**
- * --use_amp (issue #14): bf16 convolutions on tfjs-node (src/model/bf16-conv.ts) on tiny models.
+ * --use_amp (issue #14): bf16 convolutions on tfjs-node (src/model/conv16.ts) on tiny models.
  * The numeric tests need a CPU with bf16 instructions and are skipped (saying why) elsewhere;
  * the availability decision is tested on given /proc/cpuinfo texts everywhere.
  */
@@ -11,13 +11,14 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ampAvailability, bf16CpuFlags, decideAmp } from '../src/env/amp';
 import { loadBackend } from '../src/env/backend';
-import { ampDecisionHere, conv2dBf16, conv2dTransposeBf16, TF_BFLOAT16, withConvPrecision } from '../src/model/bf16-conv';
+import { ampDecisionHere, conv2dBf16, conv2dTransposeBf16, TF_BFLOAT16, withConvPrecision } from '../src/model/conv16';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../src/model/config';
 import { discriminatorForward } from '../src/model/discriminator';
 import { generatorForward } from '../src/model/generator';
 import { l1Loss, adversarialLoss } from '../src/model/losses';
 import { Pix2Pix } from '../src/model/pix2pix';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint';
+import { kernelsOf } from './helpers/kernel-spy';
 
 const MODEL: ModelConfig = { ...DEFAULT_MODEL_CONFIG, imageSize: 32, ngf: 8, ndf: 8, dropout: 0 };
 let skip: string | false = false;
@@ -120,28 +121,7 @@ test('one bf16 step vs float32 on the same weights and batch: loss rel err < 1e-
 });
 
 /** The raw ops (name, T or DstT attr) one trainStep sends through the binding. */
-function kernelsOfStep(m: Pix2Pix, mri: tf.Tensor4D, ct: tf.Tensor4D): { name: string; type: number | undefined }[] {
-  // The addon object is read-only: the backend gets a wrapper whose executeOp records and forwards.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const backend = tf.findBackend('tensorflow') as any;
-  const binding = backend.binding;
-  const seen: { name: string; type: number | undefined }[] = [];
-  const spy = Object.create(binding);
-  Object.defineProperty(spy, 'executeOp', {
-    value: (name: string, attrs: { name: string; value: unknown }[], ...rest: unknown[]) => {
-      const a = attrs.find((x) => x.name === 'T' || x.name === 'DstT');
-      seen.push({ name, type: typeof a?.value === 'number' ? a.value : undefined });
-      return binding.executeOp(name, attrs, ...rest);
-    },
-  });
-  backend.binding = spy;
-  try {
-    m.trainStep(mri, ct);
-  } finally {
-    backend.binding = binding;
-  }
-  return seen;
-}
+const kernelsOfStep = (m: Pix2Pix, mri: tf.Tensor4D, ct: tf.Tensor4D) => kernelsOf(() => m.trainStep(mri, ct));
 
 test('the flag changes the kernels: AMP on runs bf16 Conv2D/BackpropInput/BackpropFilter and Casts, AMP off none', (t) => {
   if (skip !== false) return t.skip(skip);

@@ -1,5 +1,5 @@
 /**
- * --use_amp as shipped (src/model/bf16-conv.ts via Pix2Pix.convPrecision): step time float32 vs
+ * --use_amp as shipped (src/model/conv16.ts via Pix2Pix.convPrecision): step time float32 vs
  * AMP on one model, alternating every pair (the machine is shared: only back-to-back ratios
  * count), or one mode only (`--mode f32|amp`) for its peak RSS in a process of its own.
  *   node --import tsx bench/amp/bench-use-amp.ts [--size 256] [--ngf 64] [--batch 1] [--pairs 8] [--warmup 2] [--mode alt|f32|amp]

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type AdamImplementation, type AdamLike, createAdam, type NamedTensor } from './adam';
-import { type ConvPrecision, withConvPrecision } from './bf16-conv';
+import { type ConvPrecision, withConvPrecision } from './conv16';
 import { type ModelConfig, validateModelConfig } from './config';
 import { createDiscriminatorParams, discriminatorForward } from './discriminator';
 import { createGeneratorParams, generatorForward } from './generator';

@@ -12,7 +12,7 @@ import { readCacheParams } from '../cache/metadata';
 import { DATA_ORDERS, type DataOrder, type TrainData } from '../data/batches';
 import { ampLogLine } from '../env/amp';
 import { ConfigError } from '../errors';
-import { ampDecisionHere } from '../model/bf16-conv';
+import { ampDecisionHere } from '../model/conv16';
 import type { ModelConfig } from '../model/config';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
 import { removeStaleTemps } from '../util/atomic-write';

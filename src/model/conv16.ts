@@ -1,13 +1,16 @@
 /**
- * bfloat16 convolutions for `--use_amp` (issue #14; feasibility and figures in bench/amp/README.md).
- * conv2dBf16 / conv2dTransposeBf16 are tf.customGrad ops that are float32 to tf.js (inputs,
- * outputs, gradients) and bf16 inside TensorFlow: x and w are cast to bf16 by raw `Cast` ops
- * through the tfjs-node binding, the conv kernel runs with T=bf16, the result is cast back to
- * float32. The bf16 copies of x and w are saved for the backward (opaque engine-tracked tensors:
- * tf.js labels them float32, their TFE handles are bf16; tf.js ops or dataSync on them fail
- * loudly), which runs Conv2DBackpropInput / Conv2DBackpropFilter (transposed: Conv2D /
- * Conv2DBackpropFilter) in bf16 and casts dx, dW back to float32. Master weights, Adam, losses,
- * instance norm and activations never see bf16.
+ * 16-bit convolutions for `--use_amp` (issue #14; feasibility and figures in bench/amp/README.md),
+ * in bfloat16 (TF_BFLOAT16, CPUs with bf16 instructions) or float16 (TF_HALF, GPUs; on the CPU
+ * only Eigen's slow half kernels, for testing).
+ * conv2d16 / conv2dTranspose16 are tf.customGrad ops that are float32 to tf.js (inputs, outputs,
+ * gradients) and 16-bit inside TensorFlow: x and w are cast by raw `Cast` ops through the
+ * tfjs-node binding, the conv kernel runs with T=the 16-bit type, the result is cast back to
+ * float32. The 16-bit copies of x and w are saved for the backward (opaque engine-tracked
+ * tensors: tf.js labels them float32, their TFE handles are 16-bit; tf.js ops or dataSync on
+ * them fail loudly), which runs Conv2DBackpropInput / Conv2DBackpropFilter (transposed: Conv2D /
+ * Conv2DBackpropFilter) in 16 bits and casts dx, dW back to float32. Master weights, Adam,
+ * losses, instance norm and activations never see 16 bits. float16's narrow range needs loss
+ * scaling (./loss-scale, applied by Pix2Pix.trainStep); nothing here scales or checks values.
  * The precision is a scoped setting (`withConvPrecision`), read by src/model/layers.ts; outside
  * it (the default) layers run tf.conv2d / tf.conv2dTranspose exactly as before.
  */
@@ -16,11 +19,15 @@ import { type AmpDecision, decideAmp } from '../env/amp';
 import { currentBackend } from '../env/backend';
 import { type NativeOpAttr, nativeBackend } from '../env/native-ops';
 
-export type ConvPrecision = 'float32' | 'bfloat16';
+export type ConvPrecision = 'float32' | 'bfloat16' | 'float16';
+/** The 16-bit conv precisions. */
+export type Conv16 = Exclude<ConvPrecision, 'float32'>;
 
 const TF_FLOAT = 1;
-/** TF_BFLOAT16 (tensorflow/c/tf_datatype.h); the binding does not export it. */
+/** TF_BFLOAT16 and TF_HALF (tensorflow/c/tf_datatype.h); the binding exports neither. */
 export const TF_BFLOAT16 = 14;
+export const TF_HALF = 19;
+const TF_TYPE: Record<Conv16, number> = { bfloat16: TF_BFLOAT16, float16: TF_HALF };
 
 interface HandleMeta { id: number; shape: number[]; dtype: number }
 /** What the raw path needs of the node backend, beyond NativeBackend (duck-typed). */
@@ -51,7 +58,7 @@ export function rawBackend(): RawBackend | undefined {
 export function ampDecisionHere(requested: boolean, cpuinfo?: string): AmpDecision {
   const kind = tf.getBackend() !== 'tensorflow' ? 'cpu' : currentBackend()?.kind ?? 'tensorflow';
   const d = decideAmp(requested, kind, cpuinfo);
-  if (d.dtype === 'bfloat16' && rawBackend() === undefined) return { ...d, dtype: 'float32', reason: 'the tfjs-node binding lacks the raw-op entry points bf16 needs' };
+  if (d.dtype !== 'float32' && rawBackend() === undefined) return { ...d, dtype: 'float32', reason: `the tfjs-node binding lacks the raw-op entry points ${d.dtype} needs` };
   return d;
 }
 
@@ -75,7 +82,7 @@ export function withConvPrecision<T>(p: ConvPrecision, fn: () => T): T {
 
 function raw(): RawBackend {
   const b = rawBackend();
-  if (b === undefined) throw new Error(`bf16 convolutions need the tfjs-node backend (current: ${tf.getBackend()})`);
+  if (b === undefined) throw new Error(`16-bit convolutions need the tfjs-node backend (current: ${tf.getBackend()})`);
   return b;
 }
 
@@ -98,21 +105,21 @@ function castAttrs(b: RawBackend, src: number, dst: number): NativeOpAttr[] {
   ];
 }
 
-/** float32 tensor → bf16 opaque tensor. */
-function toBf16(b: RawBackend, t: tf.Tensor): tf.Tensor {
-  return opaque(b, exec(b, 'Cast', castAttrs(b, TF_FLOAT, TF_BFLOAT16), [t]));
+/** float32 tensor → 16-bit (TF dtype `t16`) opaque tensor. */
+function to16(b: RawBackend, t: tf.Tensor, t16: number): tf.Tensor {
+  return opaque(b, exec(b, 'Cast', castAttrs(b, TF_FLOAT, t16), [t]));
 }
 
-/** bf16 result handle → float32 tf.js tensor; the bf16 handle is freed. */
-function toF32(b: RawBackend, m: HandleMeta): tf.Tensor {
-  const f = b.binding.executeOp('Cast', castAttrs(b, TF_BFLOAT16, TF_FLOAT), [m.id], 1)[0]!;
+/** 16-bit result handle → float32 tf.js tensor; the 16-bit handle is freed. */
+function toF32(b: RawBackend, m: HandleMeta, t16: number): tf.Tensor {
+  const f = b.binding.executeOp('Cast', castAttrs(b, t16, TF_FLOAT), [m.id], 1)[0]!;
   b.binding.deleteTensor(m.id);
   return b.createOutputTensor(f);
 }
 
-function convAttrs(b: RawBackend, stride: number): NativeOpAttr[] {
+function convAttrs(b: RawBackend, stride: number, t16: number): NativeOpAttr[] {
   return [
-    { name: 'T', type: b.binding.TF_ATTR_TYPE, value: TF_BFLOAT16 },
+    { name: 'T', type: b.binding.TF_ATTR_TYPE, value: t16 },
     { name: 'strides', type: b.binding.TF_ATTR_INT, value: [1, stride, stride, 1] },
     { name: 'padding', type: b.binding.TF_ATTR_STRING, value: 'SAME' },
     { name: 'data_format', type: b.binding.TF_ATTR_STRING, value: 'NHWC' },
@@ -123,25 +130,26 @@ function convAttrs(b: RawBackend, stride: number): NativeOpAttr[] {
 
 type Args = (tf.Tensor | tf.GradSaveFunc)[];
 
-/** tf.conv2d(x, w, stride, 'same') with the conv and its gradients in bf16. */
-export function conv2dBf16(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D {
+/** tf.conv2d(x, w, stride, 'same') with the conv and its gradients in `dtype`. */
+export function conv2d16(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, dtype: Conv16): tf.Tensor4D {
   const b = raw();
-  const attrs = convAttrs(b, stride);
+  const t16 = TF_TYPE[dtype];
+  const attrs = convAttrs(b, stride, t16);
   const f = tf.customGrad((...args: Args) => {
     const [xi, wi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const xb = toBf16(b, xi);
-    const wb = toBf16(b, wi);
-    const y = toF32(b, exec(b, 'Conv2D', attrs, [xb, wb]));
+    const xb = to16(b, xi, t16);
+    const wb = to16(b, wi, t16);
+    const y = toF32(b, exec(b, 'Conv2D', attrs, [xb, wb]), t16);
     save([xb, wb]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
-        const dyb = toBf16(b, dy);
+        const dyb = to16(b, dy, t16);
         const xs = tf.tensor1d(sx.shape, 'int32');
         const ws = tf.tensor1d(sw.shape, 'int32');
-        const dx = toF32(b, exec(b, 'Conv2DBackpropInput', attrs, [xs, sw, dyb]));
-        const dw = toF32(b, exec(b, 'Conv2DBackpropFilter', attrs, [sx, ws, dyb]));
+        const dx = toF32(b, exec(b, 'Conv2DBackpropInput', attrs, [xs, sw, dyb]), t16);
+        const dw = toF32(b, exec(b, 'Conv2DBackpropFilter', attrs, [sx, ws, dyb]), t16);
         tf.dispose([dyb, xs, ws]);
         return [dx, dw];
       },
@@ -150,30 +158,41 @@ export function conv2dBf16(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.T
   return f(x, w) as tf.Tensor4D;
 }
 
-/** tf.conv2dTranspose(x, w, [n, 2h, 2w, outC], 2, 'same') (w [k, k, outC, inC]) in bf16. */
-export function conv2dTransposeBf16(x: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number]): tf.Tensor4D {
+/** tf.conv2dTranspose(x, w, [n, 2h, 2w, outC], 2, 'same') (w [k, k, outC, inC]) in `dtype`. */
+export function conv2dTranspose16(x: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number], dtype: Conv16): tf.Tensor4D {
   const b = raw();
-  const attrs = convAttrs(b, 2);
+  const t16 = TF_TYPE[dtype];
+  const attrs = convAttrs(b, 2, t16);
   const f = tf.customGrad((...args: Args) => {
     const [xi, wi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const xb = toBf16(b, xi);
-    const wb = toBf16(b, wi);
+    const xb = to16(b, xi, t16);
+    const wb = to16(b, wi, t16);
     const os = tf.tensor1d(outShape, 'int32');
-    const y = toF32(b, exec(b, 'Conv2DBackpropInput', attrs, [os, wb, xb]));
+    const y = toF32(b, exec(b, 'Conv2DBackpropInput', attrs, [os, wb, xb]), t16);
     os.dispose();
     save([xb, wb]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
-        const dyb = toBf16(b, dy);
+        const dyb = to16(b, dy, t16);
         const ws = tf.tensor1d(sw.shape, 'int32');
-        const dx = toF32(b, exec(b, 'Conv2D', attrs, [dyb, sw]));
-        const dw = toF32(b, exec(b, 'Conv2DBackpropFilter', attrs, [dyb, ws, sx]));
+        const dx = toF32(b, exec(b, 'Conv2D', attrs, [dyb, sw]), t16);
+        const dw = toF32(b, exec(b, 'Conv2DBackpropFilter', attrs, [dyb, ws, sx]), t16);
         tf.dispose([dyb, ws]);
         return [dx, dw];
       },
     };
   });
   return f(x, w) as tf.Tensor4D;
+}
+
+/** conv2d16 in bfloat16 (the shipped --use_amp CPU path). */
+export function conv2dBf16(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D {
+  return conv2d16(x, w, stride, 'bfloat16');
+}
+
+/** conv2dTranspose16 in bfloat16. */
+export function conv2dTransposeBf16(x: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number]): tf.Tensor4D {
+  return conv2dTranspose16(x, w, outShape, 'bfloat16');
 }
