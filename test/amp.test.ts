@@ -36,7 +36,7 @@ function batch(seed: number): [tf.Tensor4D, tf.Tensor4D] {
 
 const relErr = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => Math.sqrt(tf.sum(tf.square(tf.sub(a, b))).dataSync()[0]! / Math.max(tf.sum(tf.square(b)).dataSync()[0]!, 1e-30)));
 
-test('availability: bf16 only on tfjs-node with avx512_bf16/amx_bf16; GPU and pure-JS say why', () => {
+test('availability: bf16 only on tfjs-node with avx512_bf16/amx_bf16; float16 on the GPU; pure-JS says why', () => {
   const cpu = (flags: string) => `processor\t: 0\nflags\t\t: fpu sse2 avx2 ${flags}\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx2 ${flags}\n`;
   assert.deepEqual(bf16CpuFlags(cpu('avx512f avx512_bf16 amx_bf16')), ['amx_bf16', 'avx512_bf16']);
   assert.deepEqual(bf16CpuFlags(cpu('avx512f avx512_vnni')), []);
@@ -44,7 +44,8 @@ test('availability: bf16 only on tfjs-node with avx512_bf16/amx_bf16; GPU and pu
   assert.equal(ampAvailability('tensorflow', cpu('amx_bf16')).dtype, 'bfloat16');
   assert.match(ampAvailability('tensorflow', cpu('avx512f')).reason, /no bf16 instructions/);
   assert.equal(ampAvailability('tensorflow', cpu('avx512f')).dtype, 'float32');
-  assert.match(ampAvailability('tensorflow-gpu', cpu('avx512_bf16')).reason, /float16 .*not implemented yet/);
+  assert.equal(ampAvailability('tensorflow-gpu', cpu('avx512_bf16'), '').dtype, 'float16');
+  assert.match(ampAvailability('tensorflow-gpu', cpu('avx512_bf16'), '').reason, /float16 .*loss scaling.*never run on a GPU/);
   assert.equal(ampAvailability('cpu', cpu('avx512_bf16')).dtype, 'float32');
   assert.deepEqual(decideAmp(false, 'tensorflow', cpu('avx512_bf16')), { requested: false, dtype: 'float32', reason: '--use_amp not given' });
 });
