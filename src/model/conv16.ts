@@ -129,62 +129,57 @@ function convAttrs(b: RawBackend, stride: number, t16: number): NativeOpAttr[] {
 }
 
 type Args = (tf.Tensor | tf.GradSaveFunc)[];
+/** What a conv's raw ops need: the backend, the conv attributes (T = the 16-bit type). */
+interface Ops { b: RawBackend; attrs: NativeOpAttr[] }
+const shapeOf = (t: tf.Tensor): tf.Tensor => tf.tensor1d(t.shape, 'int32');
 
-/** tf.conv2d(x, w, stride, 'same') with the conv and its gradients in `dtype`. */
-export function conv2d16(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, dtype: Conv16): tf.Tensor4D {
+/**
+ * The customGrad op both convs share: x and w cast to 16 bits (kept for the backward), `forward`
+ * on them, `backward` on (dy, x, w) in 16 bits, results cast to float32. `forward` / `backward`
+ * run raw ops and return their handles; the int32 shape tensors they make are tidied.
+ */
+function op16(
+  x: tf.Tensor4D, w: tf.Tensor4D, stride: number, dtype: Conv16,
+  forward: (o: Ops, xb: tf.Tensor, wb: tf.Tensor) => HandleMeta,
+  backward: (o: Ops, dyb: tf.Tensor, xb: tf.Tensor, wb: tf.Tensor) => [HandleMeta, HandleMeta],
+): tf.Tensor4D {
   const b = raw();
   const t16 = TF_TYPE[dtype];
-  const attrs = convAttrs(b, stride, t16);
+  const o: Ops = { b, attrs: convAttrs(b, stride, t16) };
   const f = tf.customGrad((...args: Args) => {
     const [xi, wi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const xb = to16(b, xi, t16);
     const wb = to16(b, wi, t16);
-    const y = toF32(b, exec(b, 'Conv2D', attrs, [xb, wb]), t16);
+    const y = toF32(b, tf.tidy(() => forward(o, xb, wb) as unknown as tf.TensorContainer) as unknown as HandleMeta, t16);
     save([xb, wb]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
         const dyb = to16(b, dy, t16);
-        const xs = tf.tensor1d(sx.shape, 'int32');
-        const ws = tf.tensor1d(sw.shape, 'int32');
-        const dx = toF32(b, exec(b, 'Conv2DBackpropInput', attrs, [xs, sw, dyb]), t16);
-        const dw = toF32(b, exec(b, 'Conv2DBackpropFilter', attrs, [sx, ws, dyb]), t16);
-        tf.dispose([dyb, xs, ws]);
-        return [dx, dw];
+        const [dx, dw] = tf.tidy(() => backward(o, dyb, sx, sw) as unknown as tf.TensorContainer) as unknown as [HandleMeta, HandleMeta];
+        dyb.dispose();
+        return [toF32(b, dx, t16), toF32(b, dw, t16)];
       },
     };
   });
   return f(x, w) as tf.Tensor4D;
 }
 
+/** tf.conv2d(x, w, stride, 'same') with the conv and its gradients in `dtype`. */
+export function conv2d16(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, dtype: Conv16): tf.Tensor4D {
+  return op16(x, w, stride, dtype, ({ b, attrs }, xb, wb) => exec(b, 'Conv2D', attrs, [xb, wb]), ({ b, attrs }, dyb, xb, wb) => [
+    exec(b, 'Conv2DBackpropInput', attrs, [shapeOf(xb), wb, dyb]),
+    exec(b, 'Conv2DBackpropFilter', attrs, [xb, shapeOf(wb), dyb]),
+  ]);
+}
+
 /** tf.conv2dTranspose(x, w, [n, 2h, 2w, outC], 2, 'same') (w [k, k, outC, inC]) in `dtype`. */
 export function conv2dTranspose16(x: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number], dtype: Conv16): tf.Tensor4D {
-  const b = raw();
-  const t16 = TF_TYPE[dtype];
-  const attrs = convAttrs(b, 2, t16);
-  const f = tf.customGrad((...args: Args) => {
-    const [xi, wi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const xb = to16(b, xi, t16);
-    const wb = to16(b, wi, t16);
-    const os = tf.tensor1d(outShape, 'int32');
-    const y = toF32(b, exec(b, 'Conv2DBackpropInput', attrs, [os, wb, xb]), t16);
-    os.dispose();
-    save([xb, wb]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
-        const dyb = to16(b, dy, t16);
-        const ws = tf.tensor1d(sw.shape, 'int32');
-        const dx = toF32(b, exec(b, 'Conv2D', attrs, [dyb, sw]), t16);
-        const dw = toF32(b, exec(b, 'Conv2DBackpropFilter', attrs, [dyb, ws, sx]), t16);
-        tf.dispose([dyb, ws]);
-        return [dx, dw];
-      },
-    };
-  });
-  return f(x, w) as tf.Tensor4D;
+  return op16(x, w, 2, dtype, ({ b, attrs }, xb, wb) => exec(b, 'Conv2DBackpropInput', attrs, [tf.tensor1d(outShape, 'int32'), wb, xb]), ({ b, attrs }, dyb, xb, wb) => [
+    exec(b, 'Conv2D', attrs, [dyb, wb]),
+    exec(b, 'Conv2DBackpropFilter', attrs, [dyb, shapeOf(wb), xb]),
+  ]);
 }
 
 /** conv2d16 in bfloat16 (the shipped --use_amp CPU path). */
