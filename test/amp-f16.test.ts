@@ -15,16 +15,14 @@ import { CacheLoader } from '../src/data/loader';
 import { AMP_DTYPE_ENV, ampAvailability, ampLogLine, decideAmp } from '../src/env/amp';
 import { type BackendInfo, loadBackend } from '../src/env/backend';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../src/model/config';
-import { type ConvPrecision, conv2d16, conv2dTranspose16, TF_HALF, withConvPrecision } from '../src/model/conv16';
-import { discriminatorForward } from '../src/model/discriminator';
-import { generatorForward } from '../src/model/generator';
+import { TF_HALF } from '../src/model/conv16';
 import { allFinite, DynamicLossScale } from '../src/model/loss-scale';
-import { adversarialLoss, l1Loss } from '../src/model/losses';
 import { Pix2Pix } from '../src/model/pix2pix';
 import { loadCheckpoint, readCheckpointState } from '../src/train/checkpoint';
 import { type EpochRecord, readMetrics, type StepRecord } from '../src/train/metrics-log';
 import { train, type TrainOptions } from '../src/train/trainer';
-import { kernelsOf } from './helpers/kernel-spy';
+import { batch as batchOf, convErrors, stepVsFloat32 } from './helpers/amp-compare';
+import { growthOver, kernelsOf } from './helpers/kernel-spy';
 import { buildTinyCaches, removeTemp, type TinyCaches } from './helpers/tiny-cache';
 
 const MODEL: ModelConfig = { ...DEFAULT_MODEL_CONFIG, imageSize: 32, ngf: 8, ndf: 8, dropout: 0 };
@@ -41,12 +39,7 @@ after(() => {
   for (const t of temps) removeTemp(t);
 });
 
-function batch(seed: number): [tf.Tensor4D, tf.Tensor4D] {
-  const s = MODEL.imageSize;
-  return [tf.tanh(tf.randomNormal([2, s, s, 1], 0, 1, 'float32', seed)) as tf.Tensor4D, tf.tanh(tf.randomNormal([2, s, s, 1], 0, 1, 'float32', seed + 1)) as tf.Tensor4D];
-}
-
-const relErr = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => Math.sqrt(tf.sum(tf.square(tf.sub(a, b))).dataSync()[0]! / Math.max(tf.sum(tf.square(b)).dataSync()[0]!, 1e-30)));
+const batch = (seed: number) => batchOf(MODEL, seed);
 
 test('decision: GPU → float16, bf16 CPU → bfloat16, MRI2CT_AMP_DTYPE overrides on native backends only', () => {
   const bf16 = 'flags\t\t: fpu avx2 avx512_bf16\n';
@@ -108,69 +101,17 @@ test('allFinite: one backend reduction that sees NaN, +inf, -inf and inf-inf any
 });
 
 test('float16 conv ops match tf.conv2d / tf.conv2dTranspose (values and gradients, < 5e-3; measured 5e-4..7e-4)', () => {
-  tf.tidy(() => {
-    const x = tf.randomNormal([2, 16, 16, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const w = tf.randomNormal([4, 4, 8, 16], 0, 0.1, 'float32', 2) as tf.Tensor4D;
-    const dy = tf.randomNormal([2, 8, 8, 16], 0, 1, 'float32', 3);
-    const f = (c: (a: tf.Tensor4D, k: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, k: tf.Tensor) => tf.sum(tf.mul(c(a as tf.Tensor4D, k as tf.Tensor4D), dy));
-    const ref = tf.grads(f((a, k) => tf.conv2d(a, k, 2, 'same')))([x, w]);
-    const h = tf.grads(f((a, k) => conv2d16(a, k, 2, 'float16')))([x, w]);
-    assert.ok(relErr(conv2d16(x, w, 2, 'float16'), tf.conv2d(x, w, 2, 'same')) < 5e-3);
-    for (let i = 0; i < 2; i++) assert.ok(relErr(h[i]!, ref[i]!) < 5e-3, `grad ${i}: ${relErr(h[i]!, ref[i]!)}`);
-    const xt = tf.randomNormal([2, 8, 8, 16], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const dyt = tf.randomNormal([2, 16, 16, 8], 0, 1, 'float32', 5);
-    const ft = (c: (a: tf.Tensor4D, k: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, k: tf.Tensor) => tf.sum(tf.mul(c(a as tf.Tensor4D, k as tf.Tensor4D), dyt));
-    const refT = tf.grads(ft((a, k) => tf.conv2dTranspose(a, k, [2, 16, 16, 8], 2, 'same')))([xt, w]);
-    const hT = tf.grads(ft((a, k) => conv2dTranspose16(a, k, [2, 16, 16, 8], 'float16')))([xt, w]);
-    assert.ok(relErr(conv2dTranspose16(xt, w, [2, 16, 16, 8], 'float16'), tf.conv2dTranspose(xt, w, [2, 16, 16, 8], 2, 'same')) < 5e-3);
-    for (let i = 0; i < 2; i++) assert.ok(relErr(hT[i]!, refT[i]!) < 5e-3, `transposed grad ${i}: ${relErr(hT[i]!, refT[i]!)}`);
-  });
+  for (const { name, err } of convErrors('float16')) assert.ok(err < 5e-3, `${name}: ${err}`);
 });
 
-/** Loss and gradients of the pix2pix objective on fixed weights, the loss scaled by `scale` and the gradients unscaled. */
-function lossAndGrads(m: Pix2Pix, mri: tf.Tensor4D, ct: tf.Tensor4D, precision: ConvPrecision, scale: number): { loss: number; grads: tf.NamedTensorMap } {
-  return withConvPrecision(precision, () => {
-    const { value, grads } = tf.variableGrads(() => {
-      const fake = generatorForward(mri, m.G, MODEL, true);
-      const d = tf.add(adversarialLoss(discriminatorForward(mri, ct, m.D), 1, 'bce'), adversarialLoss(discriminatorForward(mri, fake, m.D), 0, 'bce'));
-      return tf.mul(tf.add(d, tf.mul(100, l1Loss(fake, ct))), scale) as tf.Scalar;
-    });
-    const loss = value.dataSync()[0]! / scale;
-    value.dispose();
-    const out: tf.NamedTensorMap = {};
-    for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, 1 / scale);
-    tf.dispose(Object.values(grads));
-    return { loss, grads: out };
-  });
-}
-
 test('one float16 step (loss scale 2^10) vs float32 on the same weights and batch: loss rel err < 1e-4, gradient rel err overall < 0.15, per variable < 0.35', () => {
-  const seed = Number(process.env['AMP_TEST_SEED'] ?? 2);
-  const m = new Pix2Pix(MODEL, undefined, seed);
-  const [mri, ct] = batch(seed + 4);
-  const f = lossAndGrads(m, mri, ct, 'float32', 1);
-  const h = lossAndGrads(m, mri, ct, 'float16', 2 ** 10);
-  const lossErr = Math.abs(h.loss - f.loss) / Math.abs(f.loss);
-  let num = 0;
-  let den = 0;
-  const worst: [string, number][] = [];
-  for (const [name, g] of Object.entries(f.grads)) {
-    const [d2, n2] = tf.tidy(() => [tf.sum(tf.square(tf.sub(h.grads[name]!, g))).dataSync()[0]!, tf.sum(tf.square(g)).dataSync()[0]!]);
-    num += d2;
-    den += n2;
-    if (Math.sqrt(n2) > 1e-3) worst.push([name, Math.sqrt(d2 / n2)]); // as in amp.test.ts: skip ~0 true gradients
-  }
-  worst.sort((p, q) => q[1] - p[1]);
-  const overall = Math.sqrt(num / den);
-  console.log(JSON.stringify({ loss_f32: f.loss, loss_f16: h.loss, lossErr, overall, worst: worst.slice(0, 2) }));
+  const { lossErr, overall, worst } = stepVsFloat32(MODEL, Number(process.env['AMP_TEST_SEED'] ?? 2), 'float16', 2 ** 10);
   // Measured (seeds 1, 2, 3, 7; bf16 for comparison 2.4e-5..4.5e-5 / 0.06..0.18 / 0.16..0.31):
   // loss rel err 6e-7..6e-6, overall 0.005..0.072, worst variable 0.093..0.17 (norm offsets).
   assert.ok(lossErr < 1e-4, `loss rel err ${lossErr}`);
   assert.ok(overall < 0.15, `overall gradient rel err ${overall}`);
   assert.ok(worst[0]![1] < 0.35, `worst variable ${worst[0]![0]}: ${worst[0]![1]}`);
   assert.ok(overall > 0, 'float16 must differ from float32 at all (else the half path did not run)');
-  tf.dispose([mri, ct, ...Object.values(f.grads), ...Object.values(h.grads)]);
-  m.dispose();
 });
 
 /** Every parameter and every piece of Adam state, as bytes. */
@@ -235,14 +176,11 @@ test('a float16 step runs half Conv2D/BackpropInput/BackpropFilter and Casts onl
     assert.ok(!seen.some((k) => k.name === c && k.type === 1), `a float32 ${c} ran`);
   }
   assert.deepEqual([...new Set(seen.filter((k) => k.type === TF_HALF).map((k) => k.name))].sort(), [...convs, 'Cast'].sort());
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const nb = tf.findBackend('tensorflow') as any;
-  const n0 = tf.memory().numTensors;
-  const h0 = nb.numDataIds() as number;
-  for (let i = 0; i < 4; i++) m.trainStep(mri, ct);
-  tf.dispose(m.predict(mri));
-  assert.equal(tf.memory().numTensors - n0, 0, 'tensors leaked');
-  assert.equal(nb.numDataIds() - h0, 0, 'backend handles leaked');
+  const growth = growthOver(() => {
+    for (let i = 0; i < 4; i++) m.trainStep(mri, ct);
+    tf.dispose(m.predict(mri));
+  });
+  assert.deepEqual(growth, { tensors: 0, handles: 0 }, 'tensors or backend handles leaked');
   assert.ok(m.lossScale.skipped('G') + m.lossScale.skipped('D') > 0, 'expected some skipped steps at 2^18');
   tf.dispose([mri, ct]);
   m.dispose();

@@ -1,7 +1,8 @@
 /**
  * Records the raw TensorFlow ops (name, and the dtype of their T or DstT attribute) that a piece
  * of code sends through the tfjs-node binding, for the AMP tests. It forwards every call
- * unchanged and restores the binding afterwards; it must not alter what runs.
+ * unchanged and restores the binding afterwards; it must not alter what runs. Also counts the
+ * tensors and backend handles a piece of code leaves behind.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -28,4 +29,14 @@ export function kernelsOf(fn: () => void): SeenKernel[] {
     backend.binding = binding;
   }
   return seen;
+}
+
+/** How many tf.js tensors and node-backend handles `fn` leaves behind (0 and 0 when it leaks nothing). */
+export function growthOver(fn: () => void): { tensors: number; handles: number } {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const backend = tf.findBackend('tensorflow') as any;
+  const n0 = tf.memory().numTensors;
+  const h0 = backend.numDataIds() as number;
+  fn();
+  return { tensors: tf.memory().numTensors - n0, handles: (backend.numDataIds() as number) - h0 };
 }
