@@ -14,7 +14,7 @@ import { ampLogLine } from '../env/amp';
 import { ConfigError } from '../errors';
 import { ampDecisionHere } from '../model/conv16';
 import type { ModelConfig } from '../model/config';
-import { DynamicLossScale, type LossScaleOptions } from '../model/loss-scale';
+import { DEFAULT_GROWTH_INTERVAL, DEFAULT_INITIAL_SCALE, DynamicLossScale, type LossScaleOptions } from '../model/loss-scale';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
 import { removeStaleTemps } from '../util/atomic-write';
 import { formatDuration } from '../util/format-duration';
@@ -129,7 +129,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   const amp = ampDecisionHere(options.useAmp === true);
   if (amp.requested) log(ampLogLine(amp));
   const config = {
-    amp: amp.dtype === 'float16' ? { ...amp, lossScale: { initialScale: 2 ** 15, growthInterval: 2000, ...options.lossScale } } : amp,
+    amp: amp.dtype === 'float16' ? { ...amp, lossScale: { initialScale: DEFAULT_INITIAL_SCALE, growthInterval: DEFAULT_GROWTH_INTERVAL, ...options.lossScale } } : amp,
     model: options.model, optimizer: options.optimizer, lrPolicy: options.lrPolicy ?? 'constant', epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow,
     ...(cacheDir !== undefined ? { cacheDir } : {}), ...options.extraConfig, ...(preprocess !== undefined ? { preprocess } : {}),
     ...(data.dataOrder !== undefined ? { dataOrder: data.dataOrder } : {}),
