@@ -217,7 +217,13 @@ EOF
 fi
 
 # --- 4. set-up -------------------------------------------------------------------------------
-if [ -n "$gpu_name" ]; then log "GPU runtime: $gpu_name (nvidia-smi): set-up takes the GPU route (scripts/setup-tfjs.sh)"
+if [ -n "$gpu_name" ]; then
+  log "GPU runtime: $gpu_name (nvidia-smi): set-up takes the GPU route (scripts/setup-tfjs.sh)"
+  # A dry run shows the route set-up would take and its commands (setup-tfjs's plan mode changes nothing).
+  if [ "$mode" = dry ] && [ -f "$project/scripts/setup-tfjs.sh" ]; then
+    log "TensorFlow route plan (MRI2CT_TF_PLAN=1 bash scripts/setup-tfjs.sh):"
+    (cd "$project" && MRI2CT_TF_PLAN=1 bash scripts/setup-tfjs.sh 2>&1 | sed 's/^/    /') || true
+  fi
 else log "CPU runtime (nvidia-smi lists no GPU): set-up takes the CPU route"; fi
 if [ "$colab" = 1 ]; then
   log "step 4: scripts/setup.sh with MRI2CT_SKIP_APT=1 (Colab has Jupyter; the rest of set-up's Debian list is for the browser test)"

@@ -10,7 +10,8 @@
 #   3. The tslab Jupyter kernel, registered against this checkout's tslab; JupyterLab (pip) in the
 #      project-local virtual environment .venv-jupyter/ with the kernel registered there too
 #      (`npm run lab`, test/jupyterlab.test.ts).
-#   4. The TypeScript build (dist/), which the CLI and the notebooks load, and the small native
+#   4. The TypeScript build (dist/), which the CLI and the notebooks load, the minified plotly.js
+#      the notebooks inline (scripts/minify-plotly.js, dist/vendor/), and the small native
 #      helper dist/native/os-helper.node (scripts/build-native.sh: hides TensorFlow's start-up lines).
 # Environment: MRI2CT_SKIP_APT=1 skips step 1 (e.g. no root; install the packages yourself);
 # MRI2CT_SKIP_JUPYTERLAB=1 skips the JupyterLab virtual environment.
@@ -112,5 +113,6 @@ fi
 # --- 4. build --------------------------------------------------------------------------------
 log "building TypeScript (dist/)"
 node node_modules/typescript/bin/tsc -p tsconfig.json
+node scripts/minify-plotly.js
 bash scripts/build-native.sh
 log "done in $(( $(date +%s) - t0 )) s"

@@ -160,3 +160,31 @@ test('nvidia-smi parsing, CUDA needs by TensorFlow version, library lookup order
   const without = preloadCudaLibraries('fake-binding', null, resolve);
   assert.match(without.note ?? '', new RegExp(`export LD_LIBRARY_PATH=${path.join(tmp, 'nowhere')}:${path.join(root, 'dist/native')}`));
 });
+
+test('colab/bootstrap.sh on a simulated Colab GPU runtime: the dry run plans the GPU route; --check refuses a binding from the CPU route', () => {
+  const home = path.join(tmp, 'bootstrap-home');
+  fs.mkdirSync(home, { recursive: true });
+  const bootstrap = (args: string[], extra: Record<string, string>) =>
+    spawnSync('bash', [path.join(root, 'colab/bootstrap.sh'), ...args], { cwd: root, encoding: 'utf8', env: cleanEnv({ HOME: home, MRI2CT_DIR: root, ...extra }), timeout: 300_000 });
+
+  const dry = bootstrap(['--dry-run'], { PATH: gpuPath, PYTHONPATH: site, COLAB_RELEASE_TAG: 'simulated' });
+  assert.equal(dry.status, 0, dry.stdout + dry.stderr);
+  assert.match(dry.stdout, /GPU runtime: Tesla T4 \(nvidia-smi\): set-up takes the GPU route/);
+  assert.match(dry.stdout, /TensorFlow route plan[\s\S]*route gpu-wheel: TensorFlow 2\.19\.0/, 'the dry run shows the route set-up would take');
+  assert.match(dry.stdout, /would run: env MRI2CT_SKIP_APT=1 bash .*scripts\/setup\.sh/);
+  assert.deepEqual(fs.readdirSync(home), [], 'a dry run writes nothing to HOME');
+
+  const cpuRuntime = bootstrap(['--dry-run'], { COLAB_RELEASE_TAG: 'simulated' });
+  assert.match(cpuRuntime.stdout, /CPU runtime \(nvidia-smi lists no GPU\): set-up takes the CPU route/);
+  assert.doesNotMatch(cpuRuntime.stdout, /TensorFlow route plan/);
+
+  // This machine's binding came from the CPU wheel: on a (simulated) GPU machine --check must fail on it.
+  const route = fs.readFileSync(path.join(deps, 'mri2ct-route.txt'), 'utf8').split('\n')[0] ?? '';
+  assert.doesNotMatch(route, /^(gpu-|libdir)/, 'this machine has the CPU binding');
+  const check = bootstrap(['--check'], { PATH: gpuPath, HOME: process.env['HOME'] ?? home });
+  assert.equal(check.status, 1, check.stdout + check.stderr);
+  assert.match(check.stdout, new RegExp(`❌ GPU runtime \\(Tesla T4\\) but the binding came from the CPU route \\(${route.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): rerun bash scripts/setup-tfjs\\.sh`));
+  assert.match(check.stdout, /❌ mri2ct check-env fails/);
+  assert.match(check.stdout, /but TensorFlow runs on the CPU/, 'check-env names the silent CPU fallback');
+  assert.match(check.stdout, /check FAILED/);
+});

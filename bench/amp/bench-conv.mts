@@ -4,7 +4,8 @@
  * Conv2D (forward), Conv2DBackpropInput (dx; also the transposed conv's forward) and
  * Conv2DBackpropFilter (dW), plus the element-wise/norm ops around a conv and the casts.
  * f32 and bf16 run alternately within each repeat (order flipped every repeat); medians printed.
- *   node_modules/.bin/tsx bench/amp/bench-conv.mts [--reps 7] [--inner 3] [--json out.json]
+ *   node_modules/.bin/tsx bench/amp/bench-conv.mts [--reps 7] [--inner 3] [--json out.json] [--all] [--convs-only]
+ * (--all adds the U-Net's inner layers, 16² down to 1², and the mirrored decoder convs)
  */
 import * as tf from '@tensorflow/tfjs-node';
 import { parseArgs } from 'node:util';
@@ -22,6 +23,18 @@ const LAYERS: Layer[] = [
   { name: 'enc3 64²×128→32²×256', h: 64, cin: 128, cout: 256 },
   { name: 'enc4 32²×256→16²×512', h: 32, cin: 256, cout: 512 },
 ];
+// --all: the rest of the U-Net (small spatial sizes, many channels), encoder and mirrored decoder.
+const INNER: Layer[] = [
+  { name: 'enc5 16²×512→8²×512', h: 16, cin: 512, cout: 512 },
+  { name: 'enc6 8²×512→4²×512', h: 8, cin: 512, cout: 512 },
+  { name: 'enc7 4²×512→2²×512', h: 4, cin: 512, cout: 512 },
+  { name: 'enc8 2²×512→1²×512', h: 2, cin: 512, cout: 512 },
+  { name: 'dec2^T 4²×512↔2²×1024', h: 4, cin: 512, cout: 1024 },
+  { name: 'dec3^T 8²×512↔4²×1024', h: 8, cin: 512, cout: 1024 },
+  { name: 'dec4^T 16²×512↔8²×1024', h: 16, cin: 512, cout: 1024 },
+  { name: 'dec5^T 32²×256↔16²×1024', h: 32, cin: 256, cout: 1024 },
+  { name: 'dec6^T 64²×128↔32²×512', h: 64, cin: 128, cout: 512 },
+];
 
 type Case = { label: string; run: (dt: number) => Meta[] };
 
@@ -31,7 +44,7 @@ function median(a: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' }, inner: { type: 'string', default: '3' }, json: { type: 'string' } } });
+  const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' }, inner: { type: 'string', default: '3' }, json: { type: 'string' }, all: { type: 'boolean', default: false }, 'convs-only': { type: 'boolean', default: false } } });
   const reps = Number(values.reps);
   const inner = Number(values.inner);
   await tf.ready();
@@ -47,7 +60,7 @@ async function main(): Promise<void> {
   const i32 = (v: number[]) => ids([tf.tensor1d(v, 'int32')])[0]!;
   const cases: Case[] = [];
   let seed = 1;
-  for (const L of LAYERS) {
+  for (const L of values.all === true ? [...LAYERS, ...INNER] : LAYERS) {
     const o = L.h / 2;
     const x = both([1, L.h, L.h, L.cin], seed++);
     const w = both([4, 4, L.cin, L.cout], seed++, 0.05);
@@ -58,6 +71,7 @@ async function main(): Promise<void> {
     cases.push({ label: `${L.name} BackpropInput`, run: (dt) => exec('Conv2DBackpropInput', convAttrs(dt, 2), [xs, w[dt]!, dy[dt]!]) });
     cases.push({ label: `${L.name} BackpropFilter`, run: (dt) => exec('Conv2DBackpropFilter', convAttrs(dt, 2), [x[dt]!, ws, dy[dt]!]) });
   }
+  const convCases = cases.length;
   // Element-wise and norm ops on a typical activation: [1, 128, 128, 64] (enc1's output).
   const shape = [1, 128, 128, 64];
   const a = both(shape, 100);
@@ -101,6 +115,7 @@ async function main(): Promise<void> {
     { label: 'Cast f32→bf16 4×4×256×512 weight', run: () => exec('Cast', [A.type('SrcT', F), A.type('DstT', BF), A.bool('Truncate', false)], [wBig[F]!]) },
   ];
 
+  if (values['convs-only'] === true) { cases.length = convCases; castCases.length = 0; }
   let extraMs: number | undefined;
   const timeOnce = (c: Case, dt: number): number => {
     extraMs = undefined;

@@ -14,14 +14,18 @@ export function installedVersion(pkg: string): string | undefined {
   return undefined;
 }
 
-/** Version of mri2ct itself (the package.json above this module). */
-export function ownVersion(): string {
+/** The mri2ct checkout this module belongs to (the folder of its package.json), or undefined. */
+export function projectRoot(): string | undefined {
   for (let d = __dirname; ; d = path.dirname(d)) {
     const f = path.join(d, 'package.json');
-    if (fs.existsSync(f)) {
-      const pj = JSON.parse(fs.readFileSync(f, 'utf8')) as { name?: string; version?: string };
-      if (pj.name === 'mri2ct') return pj.version ?? 'unknown';
-    }
-    if (path.dirname(d) === d) return 'unknown';
+    if (fs.existsSync(f) && (JSON.parse(fs.readFileSync(f, 'utf8')) as { name?: string }).name === 'mri2ct') return d;
+    if (path.dirname(d) === d) return undefined;
   }
+}
+
+/** Version of mri2ct itself (the package.json above this module). */
+export function ownVersion(): string {
+  const root = projectRoot();
+  if (root === undefined) return 'unknown';
+  return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
 }
