@@ -1,5 +1,5 @@
 /**
- * --use_amp (issue #14): bf16 convolutions on tfjs-node (src/model/bf16-conv.ts) on tiny models.
+ * --use_amp (issue #14): bf16 convolutions on tfjs-node (src/model/conv16.ts) on tiny models.
  * The numeric tests need a CPU with bf16 instructions and are skipped (saying why) elsewhere;
  * the availability decision is tested on given /proc/cpuinfo texts everywhere.
  */
@@ -11,13 +11,12 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ampAvailability, bf16CpuFlags, decideAmp } from '../src/env/amp';
 import { loadBackend } from '../src/env/backend';
-import { ampDecisionHere, conv2dBf16, conv2dTransposeBf16, TF_BFLOAT16, withConvPrecision } from '../src/model/bf16-conv';
+import { ampDecisionHere, TF_BFLOAT16 } from '../src/model/conv16';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../src/model/config';
-import { discriminatorForward } from '../src/model/discriminator';
-import { generatorForward } from '../src/model/generator';
-import { l1Loss, adversarialLoss } from '../src/model/losses';
 import { Pix2Pix } from '../src/model/pix2pix';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint';
+import { batch as batchOf, convErrors, relErr, stepVsFloat32 } from './helpers/amp-compare';
+import { growthOver, kernelsOf } from './helpers/kernel-spy';
 
 const MODEL: ModelConfig = { ...DEFAULT_MODEL_CONFIG, imageSize: 32, ngf: 8, ndf: 8, dropout: 0 };
 let skip: string | false = false;
@@ -28,14 +27,9 @@ before(async () => {
   skip = a.dtype === 'bfloat16' ? false : `AMP not available here: ${a.reason}`;
 });
 
-function batch(seed: number): [tf.Tensor4D, tf.Tensor4D] {
-  const s = MODEL.imageSize;
-  return [tf.tanh(tf.randomNormal([2, s, s, 1], 0, 1, 'float32', seed)) as tf.Tensor4D, tf.tanh(tf.randomNormal([2, s, s, 1], 0, 1, 'float32', seed + 1)) as tf.Tensor4D];
-}
+const batch = (seed: number) => batchOf(MODEL, seed);
 
-const relErr = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => Math.sqrt(tf.sum(tf.square(tf.sub(a, b))).dataSync()[0]! / Math.max(tf.sum(tf.square(b)).dataSync()[0]!, 1e-30)));
-
-test('availability: bf16 only on tfjs-node with avx512_bf16/amx_bf16; GPU and pure-JS say why', () => {
+test('availability: bf16 only on tfjs-node with avx512_bf16/amx_bf16; float16 on the GPU; pure-JS says why', () => {
   const cpu = (flags: string) => `processor\t: 0\nflags\t\t: fpu sse2 avx2 ${flags}\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx2 ${flags}\n`;
   assert.deepEqual(bf16CpuFlags(cpu('avx512f avx512_bf16 amx_bf16')), ['amx_bf16', 'avx512_bf16']);
   assert.deepEqual(bf16CpuFlags(cpu('avx512f avx512_vnni')), []);
@@ -43,105 +37,30 @@ test('availability: bf16 only on tfjs-node with avx512_bf16/amx_bf16; GPU and pu
   assert.equal(ampAvailability('tensorflow', cpu('amx_bf16')).dtype, 'bfloat16');
   assert.match(ampAvailability('tensorflow', cpu('avx512f')).reason, /no bf16 instructions/);
   assert.equal(ampAvailability('tensorflow', cpu('avx512f')).dtype, 'float32');
-  assert.match(ampAvailability('tensorflow-gpu', cpu('avx512_bf16')).reason, /float16 .*not implemented yet/);
+  assert.equal(ampAvailability('tensorflow-gpu', cpu('avx512_bf16'), '').dtype, 'float16');
+  assert.match(ampAvailability('tensorflow-gpu', cpu('avx512_bf16'), '').reason, /float16 .*loss scaling.*never run on a GPU/);
   assert.equal(ampAvailability('cpu', cpu('avx512_bf16')).dtype, 'float32');
   assert.deepEqual(decideAmp(false, 'tensorflow', cpu('avx512_bf16')), { requested: false, dtype: 'float32', reason: '--use_amp not given' });
 });
 
 test('bf16 conv ops match tf.conv2d / tf.conv2dTranspose (values and gradients, ~0.3 % bf16 rounding)', (t) => {
   if (skip !== false) return t.skip(skip);
-  tf.tidy(() => {
-    const x = tf.randomNormal([2, 16, 16, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const w = tf.randomNormal([4, 4, 8, 16], 0, 0.1, 'float32', 2) as tf.Tensor4D;
-    const dy = tf.randomNormal([2, 8, 8, 16], 0, 1, 'float32', 3);
-    const f = (c: (a: tf.Tensor4D, k: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, k: tf.Tensor) => tf.sum(tf.mul(c(a as tf.Tensor4D, k as tf.Tensor4D), dy));
-    const ref = tf.grads(f((a, k) => tf.conv2d(a, k, 2, 'same')))([x, w]);
-    const amp = tf.grads(f((a, k) => conv2dBf16(a, k, 2)))([x, w]);
-    assert.ok(relErr(conv2dBf16(x, w, 2), tf.conv2d(x, w, 2, 'same')) < 0.01);
-    for (let i = 0; i < 2; i++) assert.ok(relErr(amp[i]!, ref[i]!) < 0.01, `grad ${i}: ${relErr(amp[i]!, ref[i]!)}`);
-    // Transposed: [2, 8, 8, 16] -> [2, 16, 16, 8] with w [4, 4, 8, 16].
-    const xt = tf.randomNormal([2, 8, 8, 16], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const dyt = tf.randomNormal([2, 16, 16, 8], 0, 1, 'float32', 5);
-    const ft = (c: (a: tf.Tensor4D, k: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, k: tf.Tensor) => tf.sum(tf.mul(c(a as tf.Tensor4D, k as tf.Tensor4D), dyt));
-    const refT = tf.grads(ft((a, k) => tf.conv2dTranspose(a, k, [2, 16, 16, 8], 2, 'same')))([xt, w]);
-    const ampT = tf.grads(ft((a, k) => conv2dTransposeBf16(a, k, [2, 16, 16, 8])))([xt, w]);
-    assert.ok(relErr(conv2dTransposeBf16(xt, w, [2, 16, 16, 8]), tf.conv2dTranspose(xt, w, [2, 16, 16, 8], 2, 'same')) < 0.01);
-    for (let i = 0; i < 2; i++) assert.ok(relErr(ampT[i]!, refT[i]!) < 0.01, `transposed grad ${i}: ${relErr(ampT[i]!, refT[i]!)}`);
-  });
+  for (const { name, err } of convErrors('bfloat16')) assert.ok(err < 0.01, `${name}: ${err}`);
 });
-
-/** Loss and gradients of the whole pix2pix objective (G: L1 + adversarial; D: real/fake) on fixed weights. */
-function lossAndGrads(m: Pix2Pix, mri: tf.Tensor4D, ct: tf.Tensor4D, precision: 'float32' | 'bfloat16'): { loss: number; grads: tf.NamedTensorMap } {
-  return withConvPrecision(precision, () => {
-    const { value, grads } = tf.variableGrads(() => {
-      const fake = generatorForward(mri, m.G, MODEL, true);
-      const dReal = discriminatorForward(mri, ct, m.D);
-      const dFake = discriminatorForward(mri, fake, m.D);
-      const d = tf.add(adversarialLoss(dReal, 1, 'bce'), adversarialLoss(dFake, 0, 'bce'));
-      return tf.add(d, tf.mul(100, l1Loss(fake, ct))) as tf.Scalar;
-    });
-    const loss = value.dataSync()[0]!;
-    value.dispose();
-    return { loss, grads };
-  });
-}
 
 test('one bf16 step vs float32 on the same weights and batch: loss rel err < 1e-3, gradient rel err per variable < 0.5, overall < 0.3', (t) => {
   if (skip !== false) return t.skip(skip);
-  const seed = Number(process.env['AMP_TEST_SEED'] ?? 7);
-  const m = new Pix2Pix(MODEL, undefined, seed);
-  const [mri, ct] = batch(seed + 4);
-  const f = lossAndGrads(m, mri, ct, 'float32');
-  const b = lossAndGrads(m, mri, ct, 'bfloat16');
-  const lossErr = Math.abs(b.loss - f.loss) / Math.abs(f.loss);
-  let num = 0;
-  let den = 0;
-  const worst: [string, number][] = [];
-  for (const [name, g] of Object.entries(f.grads)) {
-    const gb = b.grads[name]!;
-    const [d2, n2] = tf.tidy(() => [tf.sum(tf.square(tf.sub(gb, g))).dataSync()[0]!, tf.sum(tf.square(g)).dataSync()[0]!]);
-    num += d2;
-    den += n2;
-    // Conv biases before an instance norm have a true gradient of ~0 (only rounding left): skip
-    // variables whose float32 gradient is negligible against the loss scale.
-    if (Math.sqrt(n2) > 1e-3) worst.push([name, Math.sqrt(d2 / n2)]);
-  }
-  worst.sort((p, q) => q[1] - p[1]);
-  const overall = Math.sqrt(num / den);
-  console.log(JSON.stringify({ loss_f32: f.loss, loss_bf16: b.loss, lossErr, overall, worst: worst.slice(0, 3) }));
+  const { lossErr, overall, worst } = stepVsFloat32(MODEL, Number(process.env['AMP_TEST_SEED'] ?? 7), 'bfloat16');
   // Measured on seeds 1, 2, 3, 7 (ngf = ndf = 8, 32², batch 2): loss rel err 2.4e-5..4.5e-5,
   // overall 0.06..0.18, worst variable 0.16..0.31 (instance-norm offsets/scales, enc1 kernel).
   assert.ok(lossErr < 1e-3, `loss rel err ${lossErr}`);
   assert.ok(overall < 0.3, `overall gradient rel err ${overall}`);
   assert.ok(worst[0]![1] < 0.5, `worst variable ${worst[0]![0]}: ${worst[0]![1]}`);
   assert.ok(overall > 0, 'bf16 must differ from float32 at all (else the bf16 path did not run)');
-  tf.dispose([mri, ct, ...Object.values(f.grads), ...Object.values(b.grads)]);
-  m.dispose();
 });
 
 /** The raw ops (name, T or DstT attr) one trainStep sends through the binding. */
-function kernelsOfStep(m: Pix2Pix, mri: tf.Tensor4D, ct: tf.Tensor4D): { name: string; type: number | undefined }[] {
-  // The addon object is read-only: the backend gets a wrapper whose executeOp records and forwards.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const backend = tf.findBackend('tensorflow') as any;
-  const binding = backend.binding;
-  const seen: { name: string; type: number | undefined }[] = [];
-  const spy = Object.create(binding);
-  Object.defineProperty(spy, 'executeOp', {
-    value: (name: string, attrs: { name: string; value: unknown }[], ...rest: unknown[]) => {
-      const a = attrs.find((x) => x.name === 'T' || x.name === 'DstT');
-      seen.push({ name, type: typeof a?.value === 'number' ? a.value : undefined });
-      return binding.executeOp(name, attrs, ...rest);
-    },
-  });
-  backend.binding = spy;
-  try {
-    m.trainStep(mri, ct);
-  } finally {
-    backend.binding = binding;
-  }
-  return seen;
-}
+const kernelsOfStep = (m: Pix2Pix, mri: tf.Tensor4D, ct: tf.Tensor4D) => kernelsOf(() => m.trainStep(mri, ct));
 
 test('the flag changes the kernels: AMP on runs bf16 Conv2D/BackpropInput/BackpropFilter and Casts, AMP off none', (t) => {
   if (skip !== false) return t.skip(skip);
@@ -172,15 +91,12 @@ test('tensor and TF handle counts stay flat over AMP steps', (t) => {
   const m = new Pix2Pix(MODEL, undefined, 4);
   m.convPrecision = 'bfloat16';
   const [mri, ct] = batch(9);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const backend = tf.findBackend('tensorflow') as any;
   m.trainStep(mri, ct);
-  const n0 = tf.memory().numTensors;
-  const h0 = backend.numDataIds() as number;
-  for (let i = 0; i < 4; i++) m.trainStep(mri, ct);
-  tf.dispose(m.predict(mri));
-  assert.equal(tf.memory().numTensors - n0, 0, 'tensors leaked');
-  assert.equal(backend.numDataIds() - h0, 0, 'backend handles leaked');
+  const growth = growthOver(() => {
+    for (let i = 0; i < 4; i++) m.trainStep(mri, ct);
+    tf.dispose(m.predict(mri));
+  });
+  assert.deepEqual(growth, { tensors: 0, handles: 0 }, 'tensors or backend handles leaked');
   tf.dispose([mri, ct]);
   m.dispose();
 });

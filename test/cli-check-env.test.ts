@@ -21,6 +21,11 @@ test('mri2ct check-env passes on a set-up machine and names the native backend',
   assert.match(r.stdout, bf16 ? /✅ Mixed precision\s+--use_amp available: bfloat16/ : /✅ Mixed precision\s+--use_amp trains float32 here — this CPU has no bf16/);
 });
 
+test('MRI2CT_AMP_DTYPE=float16 check-env reports the float16 override', () => {
+  const r = spawnSync(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'check-env'], { cwd: root, encoding: 'utf8', env: { ...process.env, MRI2CT_AMP_DTYPE: 'float16' } });
+  assert.match(r.stdout, /✅ Mixed precision\s+--use_amp available: float16 — MRI2CT_AMP_DTYPE=float16: float16 convolutions with dynamic loss scaling on the CPU/);
+});
+
 test('mri2ct check-env --backend cpu flags the slow backend with its fix', () => {
   const r = cli('check-env', '--backend', 'cpu');
   assert.match(r.stdout, /⚠️ +Compute backend\s+cpu .*forced by --backend cpu/);

@@ -1,15 +1,17 @@
 /**
- * --use_amp as shipped (src/model/bf16-conv.ts via Pix2Pix.convPrecision): step time float32 vs
+ * --use_amp as shipped (src/model/conv16.ts via Pix2Pix.convPrecision): step time float32 vs
  * AMP on one model, alternating every pair (the machine is shared: only back-to-back ratios
  * count), or one mode only (`--mode f32|amp`) for its peak RSS in a process of its own.
  *   node --import tsx bench/amp/bench-use-amp.ts [--size 256] [--ngf 64] [--batch 1] [--pairs 8] [--warmup 2] [--mode alt|f32|amp]
+ * The AMP dtype is ampAvailability's: bfloat16 on a bf16 CPU, float16 with MRI2CT_AMP_DTYPE=float16
+ * (CPU half kernels, with the default dynamic loss scale).
  * Prints one JSON line (medians in s/step, median process CPU s/step (user + sys, all threads), median of per-pair f32/amp ratios, peak RSS in MiB).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { ampAvailability } from '../../src/env/amp';
 import { loadBackend } from '../../src/env/backend';
-import { DEFAULT_MODEL_CONFIG, Pix2Pix } from '../../src/model';
+import { type ConvPrecision, DEFAULT_MODEL_CONFIG, Pix2Pix } from '../../src/model';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -20,15 +22,16 @@ async function main(): Promise<void> {
   });
   const b = await loadBackend({ request: 'tensorflow', warn: () => undefined });
   const avail = ampAvailability(b.kind);
-  if (avail.dtype !== 'bfloat16') throw new Error(`AMP not available: ${avail.reason}`);
+  const amp = avail.dtype;
+  if (amp === 'float32') throw new Error(`AMP not available: ${avail.reason}`);
   const [size, ngf, batch, pairs] = [values.size, values.ngf, values.batch, values.pairs].map(Number) as [number, number, number, number];
   const model = new Pix2Pix({ ...DEFAULT_MODEL_CONFIG, imageSize: size, ngf, ndf: ngf }, undefined, 0);
   const x = tf.randomUniform([batch, size, size, 1], -1, 1) as tf.Tensor4D;
   const y = tf.randomUniform([batch, size, size, 1], -1, 1) as tf.Tensor4D;
-  const modes: ('float32' | 'bfloat16')[] = values.mode === 'f32' ? ['float32'] : values.mode === 'amp' ? ['bfloat16'] : ['float32', 'bfloat16'];
-  const cpu: Record<string, number[]> = { float32: [], bfloat16: [] };
+  const modes: ConvPrecision[] = values.mode === 'f32' ? ['float32'] : values.mode === 'amp' ? [amp] : ['float32', amp];
+  const cpu: Record<string, number[]> = { float32: [], [amp]: [] };
   let timing = false;
-  const step = (p: 'float32' | 'bfloat16'): number => {
+  const step = (p: ConvPrecision): number => {
     model.convPrecision = p;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -39,7 +42,7 @@ async function main(): Promise<void> {
     return wall;
   };
   for (let i = 0; i < Number(values.warmup); i++) for (const p of modes) step(p);
-  const t: Record<string, number[]> = { float32: [], bfloat16: [] };
+  const t: Record<string, number[]> = { float32: [], [amp]: [] };
   timing = true;
   const ratios: number[] = [];
   for (let i = 0; i < pairs; i++) {
@@ -47,16 +50,17 @@ async function main(): Promise<void> {
     const r: Record<string, number> = {};
     for (const p of order) r[p] = step(p);
     for (const p of modes) t[p]!.push(r[p]!);
-    if (modes.length === 2) ratios.push(r['float32']! / r['bfloat16']!);
+    if (modes.length === 2) ratios.push(r['float32']! / r[amp]!);
   }
   const med = (a: number[]): number => (a.length === 0 ? NaN : [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!);
   console.log(JSON.stringify({
-    size, ngf, batch, pairs, mode: values.mode, cpuFlags: avail.reason,
-    s_per_step: { f32: +med(t['float32']!).toFixed(3), amp: +med(t['bfloat16']!).toFixed(3) },
-    cpu_s_per_step: { f32: +med(cpu['float32']!).toFixed(3), amp: +med(cpu['bfloat16']!).toFixed(3) },
-    ratio_of_medians: +(med(t['float32']!) / med(t['bfloat16']!)).toFixed(2),
+    size, ngf, batch, pairs, mode: values.mode, ampDtype: amp, cpuFlags: avail.reason,
+    s_per_step: { f32: +med(t['float32']!).toFixed(3), amp: +med(t[amp]!).toFixed(3) },
+    cpu_s_per_step: { f32: +med(cpu['float32']!).toFixed(3), amp: +med(cpu[amp]!).toFixed(3) },
+    ratio_of_medians: +(med(t['float32']!) / med(t[amp]!)).toFixed(2),
     median_pair_ratio: +med(ratios).toFixed(2),
     peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(model.lossScale !== undefined ? { f16_loss_scale: model.lossScale.state() } : {}),
     loadavg: +(await import('node:os')).loadavg()[0]!.toFixed(1),
   }));
 }

@@ -38,7 +38,8 @@ const epochs = TEST ? 2 : 10;
 const batchSize = TEST ? 8 : 4;
 const ngf = TEST ? 8 : 32;
 const lr = 1e-3;
-// true: bfloat16 convolutions where the CPU has avx512_bf16/amx_bf16 (--use_amp; else float32, said once)
+// true (--use_amp): float16 convolutions with loss scaling on a GPU (untested on one), bfloat16 where the CPU has
+// avx512_bf16/amx_bf16; else float32, said once
 const useAmp = false;
 const outputDir = '../training_notebooks';
 console.log({ augProb: augProb, epochs: epochs, batchSize: batchSize, ngf: ngf, lr: lr, useAmp: useAmp, outputDir: outputDir });

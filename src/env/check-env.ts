@@ -123,7 +123,7 @@ export async function checkEnvironment(options: CheckEnvOptions = {}): Promise<E
     });
     items.push(gpuCheckItem(b));
     const amp = ampAvailability(b.kind);
-    items.push({ name: 'Mixed precision', ok: true, detail: `${amp.dtype === 'bfloat16' ? '--use_amp available: bfloat16' : '--use_amp trains float32 here'} — ${amp.reason}`, required: false });
+    items.push({ name: 'Mixed precision', ok: true, detail: `${amp.dtype !== 'float32' ? `--use_amp available: ${amp.dtype}` : '--use_amp trains float32 here'} — ${amp.reason}`, required: false });
   }
 
   const total = os.totalmem();

@@ -3,4 +3,5 @@ export * from './config';
 export * from './pix2pix';
 export { countParams, type ParamMap } from './params';
 export { createAdam, FusedAdam, resolveAdamImplementation, type AdamConfig, type AdamImplementation, type AdamLike } from './adam';
-export { type ConvPrecision, convPrecision, withConvPrecision } from './bf16-conv';
+export { type ConvPrecision, convPrecision, withConvPrecision } from './conv16';
+export { DynamicLossScale, type LossScaleOptions, type LossScaleState } from './loss-scale';

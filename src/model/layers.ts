@@ -1,12 +1,12 @@
 /**
  * The few building blocks pix2pix needs, as plain functions of tensors and parameters:
  * 4×4 convolution, transposed convolution, instance normalisation (on fused kernels where the
- * backend has them, see ./fused-ops), ReLU and leaky ReLU. Under withConvPrecision('bfloat16')
- * (--use_amp) the convolutions run in bf16 (./bf16-conv); otherwise tf.conv2d as always. No parameter creation and no
+ * backend has them, see ./fused-ops), ReLU and leaky ReLU. Under withConvPrecision('bfloat16' | 'float16')
+ * (--use_amp) the convolutions run in 16 bits (./conv16); otherwise tf.conv2d as always. No parameter creation and no
  * state here (ParamBuilder creates parameters; the networks wire blocks together).
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBf16, conv2dTransposeBf16, convPrecision } from './bf16-conv';
+import { conv2d16, conv2dTranspose16, convPrecision } from './conv16';
 import { instanceNorm as fusedInstanceNorm } from './fused-ops';
 export { leakyRelu, relu } from './fused-ops';
 
@@ -22,7 +22,8 @@ export function param(p: Params, name: string): tf.Tensor {
 export function conv(x: tf.Tensor4D, p: Params, name: string, stride: number): tf.Tensor4D {
   const w = param(p, `${name}/kernel`) as tf.Tensor4D;
   const b = param(p, `${name}/bias`) as tf.Tensor1D;
-  if (convPrecision() === 'bfloat16') return tf.add(conv2dBf16(x, w, stride), b);
+  const prec = convPrecision();
+  if (prec !== 'float32') return tf.add(conv2d16(x, w, stride, prec), b);
   return tf.add(tf.conv2d(x, w, stride, 'same'), b);
 }
 
@@ -32,7 +33,8 @@ export function upconv(x: tf.Tensor4D, p: Params, name: string): tf.Tensor4D {
   const b = param(p, `${name}/bias`) as tf.Tensor1D;
   const [n, h, wd] = x.shape;
   const outC = w.shape[2];
-  if (convPrecision() === 'bfloat16') return tf.add(conv2dTransposeBf16(x, w, [n, h * 2, wd * 2, outC]), b);
+  const prec = convPrecision();
+  if (prec !== 'float32') return tf.add(conv2dTranspose16(x, w, [n, h * 2, wd * 2, outC], prec), b);
   return tf.add(tf.conv2dTranspose(x, w, [n, h * 2, wd * 2, outC], 2, 'same'), b);
 }
 

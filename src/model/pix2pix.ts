@@ -3,12 +3,15 @@
  * step and inference. One generator forward per step feeds both losses: the discriminator sees
  * it through a stop-gradient, and the generator's adversarial term sees the discriminator through
  * constant copies of its weights, so a single backward pass gives each network only its own
- * gradients. No data loading, logging or checkpoint files here.
+ * gradients. Under float16 convolutions the two losses are scaled by their own dynamic loss
+ * scales (./loss-scale; one per optimiser, as Keras), and a network whose gradients are not
+ * finite skips its Adam update. No data loading, logging or checkpoint files here.
  */
 import * as tf from '@tensorflow/tfjs';
 import { type AdamImplementation, type AdamLike, createAdam, type NamedTensor } from './adam';
-import { type ConvPrecision, withConvPrecision } from './bf16-conv';
+import { type ConvPrecision, withConvPrecision } from './conv16';
 import { type ModelConfig, validateModelConfig } from './config';
+import { allFinite, DynamicLossScale } from './loss-scale';
 import { createDiscriminatorParams, discriminatorForward } from './discriminator';
 import { createGeneratorParams, generatorForward } from './generator';
 import { adversarialLoss, l1Loss, stopGradient } from './losses';
@@ -44,10 +47,16 @@ export class Pix2Pix {
   readonly optG: AdamLike;
   readonly optD: AdamLike;
   /**
-   * Precision of the convolutions in trainStep/predict: 'bfloat16' is --use_amp (tfjs-node on a
-   * CPU with bf16 instructions only; see src/env/amp.ts); weights and everything else stay float32.
+   * Precision of the convolutions in trainStep/predict: 'bfloat16' is --use_amp on a CPU with bf16
+   * instructions, 'float16' on a GPU (with loss scaling; see src/env/amp.ts); weights and
+   * everything else stay float32.
    */
   convPrecision: ConvPrecision = 'float32';
+  /**
+   * The dynamic loss scales of float16 training (created with the defaults on the first float16
+   * step unless set before, e.g. by the trainer from a checkpoint); unused in float32/bfloat16.
+   */
+  lossScale: DynamicLossScale | undefined;
 
   /**
    * `adam`: which Adam implementation ('auto': TensorFlow's fused kernel on the node backends,
@@ -74,10 +83,12 @@ export class Pix2Pix {
 
   /**
    * One step on a batch: mri and ct [B, S, S, 1] in [-1, 1]. Updates D and G; returns losses.
-   * `readLosses: false` skips the device→host read (the returned numbers are then NaN).
+   * `readLosses: false` skips the device→host read (the returned numbers are then NaN), except
+   * in float16, whose finite check reads the losses along with it anyway.
    */
   trainStep(mri: tf.Tensor4D, ct: tf.Tensor4D, readLosses = true): StepLosses {
     const { config } = this;
+    const ls = this.convPrecision === 'float16' ? (this.lossScale ??= new DynamicLossScale()) : undefined;
     const dConst = constantCopies(this.D);
     let parts: tf.Tensor1D | undefined;
     try {
@@ -90,8 +101,13 @@ export class Pix2Pix {
         const gL1 = l1Loss(fake, ct);
         const gLoss = tf.add(gAdv, tf.mul(config.lambdaL1, gL1));
         parts = tf.keep(tf.stack([gAdv, gL1, gLoss, dLoss]) as tf.Tensor1D);
+        if (ls !== undefined) return tf.add(tf.mul(gLoss, ls.scale('G')), tf.mul(dLoss, ls.scale('D'))) as tf.Scalar;
         return tf.add(gLoss, dLoss) as tf.Scalar;
       }));
+      if (ls !== undefined) {
+        tf.dispose(value);
+        return this.applyScaled(grads, parts!, ls);
+      }
       this.optG.applyGradients(pick(grads, this.G));
       this.optD.applyGradients(pick(grads, this.D));
       tf.dispose([value, ...Object.values(grads)]);
@@ -100,6 +116,30 @@ export class Pix2Pix {
     } finally {
       parts?.dispose();
       disposeParams(dConst);
+    }
+  }
+
+  /**
+   * float16: unscales each network's gradients, checks them with one reduction per network (read
+   * with the losses in one device→host transfer), applies Adam where finite, updates the scales.
+   * Disposes `grads`.
+   */
+  private applyScaled(grads: tf.NamedTensorMap, parts: tf.Tensor1D, ls: DynamicLossScale): StepLosses {
+    const nets = [['G', this.G, this.optG], ['D', this.D, this.optD]] as const;
+    let unscaled: NamedTensor[][] = [];
+    try {
+      unscaled = nets.map(([net, params]) => pick(grads, params).map((g) => ({ name: g.name, tensor: tf.mul(g.tensor, 1 / ls.scale(net)) })));
+      const read = tf.tidy(() => tf.concat([parts, tf.cast(tf.stack(unscaled.map((u) => allFinite(u.map((g) => g.tensor)))), 'float32')]));
+      const v = read.dataSync();
+      read.dispose();
+      for (const [i, [net, , opt]] of nets.entries()) {
+        const finite = v[4 + i] === 1;
+        if (finite) opt.applyGradients(unscaled[i]!);
+        ls.update(net, finite);
+      }
+      return { gAdv: v[0] ?? NaN, gL1: v[1] ?? NaN, g: v[2] ?? NaN, d: v[3] ?? NaN };
+    } finally {
+      tf.dispose([...Object.values(grads), ...unscaled.flat().map((g) => g.tensor)]);
     }
   }
 

@@ -2,7 +2,8 @@
  * Checkpoint files: one file per checkpoint (`best_model.ckpt`, `epoch_N.ckpt`, `last.ckpt`)
  * holding G and D weights, both Adam states, epoch, step, RNG state and the full config, with a
  * SHA-256 of the tensor data. Layout: "MRI2CTCK" | u32 version | u32 header bytes | JSON header |
- * zero padding to 8 bytes | float32 tensor data. Written atomically. Loading refuses a corrupt
+ * zero padding to 8 bytes | float32 tensor data. A float16 run's loss-scale state rides in the
+ * JSON header (`lossScale`; absent elsewhere and in older files). Written atomically. Loading refuses a corrupt
  * file or one whose model config differs. It must not decide when to save (the trainer does).
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from '../errors';
 import type { ModelConfig } from '../model/config';
 import type { AdamLike } from '../model/adam';
+import type { LossScaleState } from '../model/loss-scale';
 import type { Pix2Pix } from '../model/pix2pix';
 import { writeFileAtomicSync } from '../util/atomic-write';
 
@@ -30,6 +32,8 @@ export interface CheckpointState {
   config: { model: ModelConfig } & Record<string, unknown>;
   /** Free-form metrics of the epoch that produced it. */
   metrics?: Record<string, number>;
+  /** float16 runs: the dynamic loss scales, so a resume continues them exactly. */
+  lossScale?: LossScaleState;
 }
 
 interface TensorEntry { name: string; shape: number[]; dtype: 'float32' | 'int32'; offset: number; size: number }

@@ -2,13 +2,19 @@
  * Training logs under <output_dir>/logs: `metrics.jsonl` (one JSON object per line: step
  * records every N steps and one epoch record per epoch), TensorBoard event files through
  * tfjs-node's summary writer (when a native backend is loaded), and `config.json`.
- * A reader tolerates a half-written last line (a killed process). No training decisions here.
+ * float16 runs add an `f16` field to both kinds of record (loss scales, skipped updates; see
+ * ./f16-report). A reader tolerates a half-written last line (a killed process). No training
+ * decisions here.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomicSync } from '../util/atomic-write';
 
-export interface StepRecord { kind: 'step'; epoch: number; step: number; g: number; d: number; gAdv: number; gL1: number; time: string }
+/** float16 runs: each network's loss scale after the step, and its skipped updates since the run started (resumes included). */
+export interface F16StepRecord { scaleG: number; scaleD: number; totalSkippedG: number; totalSkippedD: number }
+/** float16 runs, per epoch: also the updates skipped (inf/NaN gradients) in this epoch. */
+export interface F16EpochRecord extends F16StepRecord { skippedG: number; skippedD: number }
+export interface StepRecord { kind: 'step'; epoch: number; step: number; g: number; d: number; gAdv: number; gL1: number; time: string; f16?: F16StepRecord }
 export interface EpochRecord {
   kind: 'epoch';
   epoch: number;
@@ -22,6 +28,7 @@ export interface EpochRecord {
   computeSeconds: number;
   etaSeconds: number;
   time: string;
+  f16?: F16EpochRecord;
 }
 export type MetricRecord = StepRecord | EpochRecord;
 
@@ -56,10 +63,12 @@ export class MetricsLog {
       this.tb.scalar('train/G_loss', record.g, record.step);
       this.tb.scalar('train/D_loss', record.d, record.step);
       this.tb.scalar('train/L1', record.gL1, record.step);
+      if (record.f16 !== undefined) for (const n of ['G', 'D'] as const) this.tb.scalar(`amp/loss_scale_${n}`, record.f16[`scale${n}`], record.step);
     } else {
       if (record.valMaeHu !== null) this.tb.scalar('val/MAE_HU', record.valMaeHu, record.epoch);
       if (record.valL1 !== null) this.tb.scalar('val/L1', record.valL1, record.epoch);
       this.tb.scalar('epoch/seconds', record.epochSeconds, record.epoch);
+      if (record.f16 !== undefined) for (const n of ['G', 'D'] as const) this.tb.scalar(`amp/skipped_${n}`, record.f16[`skipped${n}`], record.epoch);
       this.tb.flush();
     }
   }

@@ -12,13 +12,15 @@ import { readCacheParams } from '../cache/metadata';
 import { DATA_ORDERS, type DataOrder, type TrainData } from '../data/batches';
 import { ampLogLine } from '../env/amp';
 import { ConfigError } from '../errors';
-import { ampDecisionHere } from '../model/bf16-conv';
+import { ampDecisionHere } from '../model/conv16';
 import type { ModelConfig } from '../model/config';
+import { DEFAULT_GROWTH_INTERVAL, DEFAULT_INITIAL_SCALE, DynamicLossScale, type LossScaleOptions } from '../model/loss-scale';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
 import { removeStaleTemps } from '../util/atomic-write';
 import { formatDuration } from '../util/format-duration';
 import type { ProgressCallback } from '../util/progress';
 import { type CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { F16EpochCounter, f16StepFields, f16Summary } from './f16-report';
 import { type EpochRecord, MetricsLog, readMetrics } from './metrics-log';
 import { writeSampleGrid } from './samples';
 import { validate } from './validate';
@@ -40,8 +42,13 @@ export interface TrainOptions {
   logEverySteps: number;
   /** Checkpoint to resume from (path, or true for <outputDir>/checkpoints/last). */
   resume?: string | boolean;
-  /** --use_amp: bf16 convolutions where available (src/env/amp.ts); float32 otherwise, said once. */
+  /**
+   * --use_amp: 16-bit convolutions where available (src/env/amp.ts: float16 on a GPU, bfloat16 on
+   * a CPU with bf16 instructions); float32 otherwise, said once.
+   */
   useAmp?: boolean;
+  /** float16 only: the dynamic loss scaling's initial scale and growth interval (defaults 2^15, 2000). */
+  lossScale?: LossScaleOptions;
   /** Seed for model initialisation. */
   seed: number;
   /** Anything else worth recording in config.json and checkpoints (data, augmentation...). */
@@ -122,7 +129,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   const amp = ampDecisionHere(options.useAmp === true);
   if (amp.requested) log(ampLogLine(amp));
   const config = {
-    amp,
+    amp: amp.dtype === 'float16' ? { ...amp, lossScale: { initialScale: DEFAULT_INITIAL_SCALE, growthInterval: DEFAULT_GROWTH_INTERVAL, ...options.lossScale } } : amp,
     model: options.model, optimizer: options.optimizer, lrPolicy: options.lrPolicy ?? 'constant', epochs: options.epochs, seed: options.seed, split: data.split, ctWindow: data.ctWindow,
     ...(cacheDir !== undefined ? { cacheDir } : {}), ...options.extraConfig, ...(preprocess !== undefined ? { preprocess } : {}),
     ...(data.dataOrder !== undefined ? { dataOrder: data.dataOrder } : {}),
@@ -130,6 +137,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
 
   const model = new Pix2Pix(options.model, options.optimizer, options.seed);
   model.convPrecision = amp.dtype;
+  if (amp.dtype === 'float16') model.lossScale = new DynamicLossScale(options.lossScale);
   let startEpoch = 0;
   let step = 0;
   let best: number | null = null;
@@ -145,6 +153,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     startEpoch = st.epoch;
     step = st.step;
     best = st.bestValMaeHu;
+    if (model.lossScale !== undefined && st.lossScale !== undefined) model.lossScale.restore(st.lossScale);
     keepDataOrder(data, st.config['dataOrder'], config, log);
     metrics.truncateAfterEpoch(startEpoch);
     log(`resumed from ${from}: epoch ${startEpoch}, step ${step}, best val MAE ${best?.toFixed(1) ?? '–'} HU`);
@@ -167,6 +176,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     const stage = `epoch ${epoch}/${options.epochs}`;
     model.setLearningRate(learningRateAt(epoch, options.epochs, options.optimizer.lr, options.lrPolicy));
     options.onProgress?.({ stage, done: 0, total });
+    const f16 = model.lossScale !== undefined && amp.dtype === 'float16' ? new F16EpochCounter(model.lossScale) : undefined;
     for await (const b of data.epochBatches(epoch)) {
       const ts = performance.now();
       const l = model.trainStep(b.mri, b.ct);
@@ -176,7 +186,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
       n += 1;
       sums = { g: sums.g + l.g, d: sums.d + l.d, l1: sums.l1 + l.gL1 };
       if (step % options.logEverySteps === 0) {
-        metrics.append({ kind: 'step', epoch, step, g: l.g, d: l.d, gAdv: l.gAdv, gL1: l.gL1, time: new Date().toISOString() });
+        metrics.append({ kind: 'step', epoch, step, g: l.g, d: l.d, gAdv: l.gAdv, gL1: l.gL1, time: new Date().toISOString(), ...(f16 !== undefined ? { f16: f16StepFields(model.lossScale!) } : {}) });
       }
       options.onProgress?.({ stage, done: n, total, message: `G ${l.g.toFixed(3)} D ${l.d.toFixed(3)} total ${(l.g + l.d).toFixed(3)}` });
     }
@@ -208,17 +218,18 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
       kind: 'epoch', epoch, step,
       trainG: sums.g / Math.max(n, 1), trainD: sums.d / Math.max(n, 1), trainL1: sums.l1 / Math.max(n, 1),
       valL1, valMaeHu: valMae, epochSeconds, computeSeconds: compute / 1000, etaSeconds: eta, time: new Date().toISOString(),
+      ...(f16 !== undefined ? { f16: f16.record() } : {}),
     };
     metrics.append(rec);
     records.push(rec);
     // last.ckpt goes last: once it says epoch N, best_model and epoch_N of epoch N are on disk.
-    const state = { epoch, step, rngState: [options.seed, epoch], bestValMaeHu: best, config };
+    const state = { epoch, step, rngState: [options.seed, epoch], bestValMaeHu: best, config, ...(f16 !== undefined ? { lossScale: model.lossScale!.state() } : {}) };
     if (improved) await saveCheckpoint(path.join(ckDir, 'best_model.ckpt'), model, state);
     if (epoch % options.saveFreq === 0) await saveCheckpoint(path.join(ckDir, `epoch_${epoch}.ckpt`), model, state);
     await saveCheckpoint(path.join(ckDir, 'last.ckpt'), model, state);
     epochTimes.push((performance.now() - t0) / 1000); // with the checkpoint writes, for the ETA
     const val = valMae !== null ? ` | val L1 ${valL1?.toFixed(4)} | val MAE ${valMae.toFixed(1)} HU${improved ? ' (best)' : ''}` : '';
-    const summary = `Epoch ${epoch}/${options.epochs} | train G ${rec.trainG.toFixed(3)} D ${rec.trainD.toFixed(3)} L1 ${rec.trainL1.toFixed(4)}${val} | ${epochSeconds.toFixed(1)} s | ETA ${formatDuration(eta)}`;
+    const summary = `Epoch ${epoch}/${options.epochs} | train G ${rec.trainG.toFixed(3)} D ${rec.trainD.toFixed(3)} L1 ${rec.trainL1.toFixed(4)}${val}${rec.f16 !== undefined ? ` | ${f16Summary(rec.f16)}` : ''} | ${epochSeconds.toFixed(1)} s | ETA ${formatDuration(eta)}`;
     if (options.onEpoch !== undefined) options.onEpoch(rec, summary);
     else log(summary);
   }

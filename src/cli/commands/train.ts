@@ -119,7 +119,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--aug_prob <p>', 'probability that a sample is augmented', floatArg('--aug_prob', 0, 1), 0.8)
     .option('--save_freq <n>', 'save checkpoints/epoch_N every N epochs', intArg('--save_freq', 1), 10)
     .option('--val_freq <n>', 'validate and draw samples every N epochs', intArg('--val_freq', 1), 1)
-    .option('--use_amp', 'mixed precision: bfloat16 convolutions on tfjs-node when the CPU has avx512_bf16/amx_bf16 (else float32, said once)')
+    .option('--use_amp', 'mixed precision: float16 convolutions with dynamic loss scaling on tfjs-node-gpu (untested on a GPU), bfloat16 on tfjs-node when the CPU has avx512_bf16/amx_bf16 (else float32, said once; MRI2CT_AMP_DTYPE=float16|bfloat16|float32 overrides)')
     .option('--resume [checkpoint]', 'resume from a checkpoint (default <output_dir>/checkpoints/last)')
     .option('--seed <n>', 'seed of initialisation, split, shuffles and augmentation', intArg('--seed', 0), 42)
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | cpu', 'auto')
