@@ -16,6 +16,8 @@ import { AMP_DTYPE_ENV, ampAvailability, ampLogLine, decideAmp } from '../src/en
 import { type BackendInfo, loadBackend } from '../src/env/backend';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../src/model/config';
 import { TF_HALF } from '../src/model/conv16';
+import { checkConv16 } from '../src/model/conv16-check';
+import { nativeBackend } from '../src/env/native-ops';
 import { allFinite, DynamicLossScale } from '../src/model/loss-scale';
 import { Pix2Pix } from '../src/model/pix2pix';
 import { loadCheckpoint, readCheckpointState } from '../src/train/checkpoint';
@@ -271,4 +273,37 @@ test('train() in float16: skipped steps in metrics.jsonl, the epoch line and the
   assert.ok(Number.isFinite(c.epochs[0]!.trainG));
   assert.ok(c.epochs[0]!.f16 !== undefined && c.epochs[0]!.f16.totalSkippedG === c.epochs[0]!.f16.skippedG, 'a fresh scale: no earlier skips');
   c.model.dispose();
+});
+
+test('start-up check: the 16-bit convs pass it here; when they throw (a GPU whose half kernels fail, simulated) the run trains in float32 and says why', async () => {
+  assert.equal(checkConv16('float16'), undefined);
+  assert.equal(checkConv16('bfloat16'), undefined);
+  // Sabotage: the binding refuses every op with T=half, as a broken cuDNN half path would.
+  type Binding = { executeOp: (n: string, a: { name: string; value: unknown }[], i: number[], k: number) => unknown };
+  const nb = nativeBackend() as unknown as { binding: Binding };
+  const real = nb.binding;
+  const fake = Object.create(real) as Binding;
+  Object.defineProperty(fake, 'executeOp', {
+    value: (n: string, a: { name: string; value: unknown }[], i: number[], k: number): unknown => {
+      if (a.some((x) => (x.name === 'T' || x.name === 'DstT') && x.value === TF_HALF)) throw new Error(`Invalid TF_Status: 12\nMessage: no half kernel for ${n} (simulated)`);
+      return real.executeOp(n, a, i, k);
+    },
+  });
+  nb.binding = fake;
+  try {
+    assert.match(checkConv16('float16') ?? '', /^float16 convolutions failed: Invalid TF_Status: 12$/);
+    tiny ??= await buildTinyCaches({ formats: ['npy'], patients: 3, grid: [48, 48, 28], size: 32 });
+    const dir = tmp('f16-broken');
+    const logs: string[] = [];
+    const r = await withAmpDtype('float16', async () => train(await CacheLoader.open(tiny!.caches.npy!, { batchSize: 8, seed: 9 }), options(dir, 1, { log: (m) => logs.push(m) })));
+    assert.equal(r.model.convPrecision, 'float32');
+    assert.ok(Number.isFinite(r.epochs[0]!.trainG));
+    assert.ok(logs.some((l) => /^--use_amp: training in float32: float16 convolutions failed: .*the start-up check failed, so training runs in float32/.test(l)), logs.join('\n'));
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'logs', 'config.json'), 'utf8')) as { amp: { dtype: string; reason: string } };
+    assert.equal(cfg.amp.dtype, 'float32');
+    assert.match(cfg.amp.reason, /start-up check failed/);
+    r.model.dispose();
+  } finally {
+    nb.binding = real;
+  }
 });

@@ -12,7 +12,7 @@ import { readCacheParams } from '../cache/metadata';
 import { DATA_ORDERS, type DataOrder, type TrainData } from '../data/batches';
 import { ampLogLine } from '../env/amp';
 import { ConfigError } from '../errors';
-import { ampDecisionHere } from '../model/conv16';
+import { checkedAmpDecision } from '../model/conv16-check';
 import type { ModelConfig } from '../model/config';
 import { DEFAULT_GROWTH_INTERVAL, DEFAULT_INITIAL_SCALE, DynamicLossScale, type LossScaleOptions } from '../model/loss-scale';
 import { type OptimizerConfig, Pix2Pix } from '../model/pix2pix';
@@ -126,7 +126,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
   // `mri2ct predict` can preprocess a new MRI exactly as in training without the cache.
   const cacheDir = cacheDirOf(data, options.extraConfig);
   const preprocess = cacheDir !== undefined ? readCacheParams(cacheDir) : undefined;
-  const amp = ampDecisionHere(options.useAmp === true);
+  const amp = checkedAmpDecision(options.useAmp === true);
   if (amp.requested) log(ampLogLine(amp));
   const config = {
     amp: amp.dtype === 'float16' ? { ...amp, lossScale: { initialScale: DEFAULT_INITIAL_SCALE, growthInterval: DEFAULT_GROWTH_INTERVAL, ...options.lossScale } } : amp,
