@@ -29,7 +29,15 @@ export interface ElastixRigidOptions {
   histogramBins?: number;
   /** Seed of elastix's random sampler (runs are reproducible for a given seed). */
   seed?: number;
+  /**
+   * elastix parameters set on top of ours (e.g. `{ FixedImagePyramidSchedule: ['4', ...] }`), for
+   * experiments and benchmarks; unchecked, elastix reports bad values.
+   */
+  parameterOverrides?: ParameterMap;
 }
+
+/** The numeric options, all given. */
+type ElastixNumbers = Required<Omit<ElastixRigidOptions, 'parameterOverrides'>>;
 
 /** Defaults of {@link ElastixRigidOptions}. */
 export const ELASTIX_DEFAULTS = {
@@ -38,7 +46,7 @@ export const ELASTIX_DEFAULTS = {
   spatialSamples: 4096,
   histogramBins: 32,
   seed: 20240601,
-} as const satisfies Required<ElastixRigidOptions>;
+} as const satisfies ElastixNumbers;
 
 /** The optimised Euler transform, in ITK's convention. */
 export interface ElastixRigidResult {
@@ -69,7 +77,7 @@ export function loadElastix(): Promise<ElastixModule> {
   return importEsm<ElastixModule>('@itk-wasm/elastix');
 }
 
-function resolve(options: ElastixRigidOptions): Required<ElastixRigidOptions> {
+function resolve(options: ElastixRigidOptions): ElastixNumbers {
   const o: Record<string, number> = { ...ELASTIX_DEFAULTS };
   for (const k of Object.keys(ELASTIX_DEFAULTS)) {
     const v = (options as Record<string, unknown>)[k];
@@ -77,7 +85,7 @@ function resolve(options: ElastixRigidOptions): Required<ElastixRigidOptions> {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Mri2ctError(`registration option ${k} must be a positive integer, got ${String(v)}`);
     o[k] = v;
   }
-  return o as Required<ElastixRigidOptions>;
+  return o as ElastixNumbers;
 }
 
 /** The rigid parameter map: elastix's default "rigid" map with our choices on top. */
@@ -101,6 +109,7 @@ export async function rigidParameterMap(options: ElastixRigidOptions = {}): Prom
     // The moving image is resampled by resample-grid.ts from the returned transform.
     WriteResultImage: ['false'],
     DefaultPixelValue: ['-1000'],
+    ...(options.parameterOverrides ?? {}),
   };
 }
 
