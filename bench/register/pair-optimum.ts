@@ -37,7 +37,11 @@ const VARIANTS: Variant[] = [
   { name: '2000 iterations', options: { iterations: 2000 } },
   { name: '16384 samples', options: { spatialSamples: 16384 } },
   { name: 'B-spline interpolator order 3', options: { parameterOverrides: { Interpolator: ['BSplineInterpolator'], BSplineInterpolationOrder: ['3'] } } },
-  { name: 'smoothing pyramid', options: { parameterOverrides: { FixedImagePyramid: ['FixedSmoothingImagePyramid'], MovingImagePyramid: ['MovingSmoothingImagePyramid'] } } },
+  {
+    name: 'previous defaults (4 levels x 400 x 4096, smoothing pyramid)',
+    options: { resolutions: 4, iterations: 400, spatialSamples: 4096, parameterOverrides: { FixedImagePyramid: ['FixedSmoothingImagePyramid'], MovingImagePyramid: ['MovingSmoothingImagePyramid'] } },
+  },
+  { name: 'final level: full sampler', options: { parameterOverrides: { ImageSampler: ['RandomCoordinate', 'RandomCoordinate', 'Full'] } } },
   { name: 'MRI crop margin 0 mm', options: { maskMarginMm: 0 } },
   { name: 'MRI 0 outside head mask', zeroOutsideMask: true },
 ];
