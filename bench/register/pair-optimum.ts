@@ -14,6 +14,7 @@ import { identityAffine } from '../../src/io/affine-math';
 import { readNifti } from '../../src/io/nifti-read';
 import { headMask } from '../../src/preprocess/head-mask';
 import { registerCtToMri, type RegisterOptions } from '../../src/register/register';
+import { PREVIOUS_DEFAULTS } from './bench-options';
 import { surfacePoints, tre } from './tre-study';
 
 const SCANS = path.resolve(__dirname, '..', '..', '..', 'shared', 'scans');
@@ -37,10 +38,7 @@ const VARIANTS: Variant[] = [
   { name: '2000 iterations', options: { iterations: 2000 } },
   { name: '16384 samples', options: { spatialSamples: 16384 } },
   { name: 'B-spline interpolator order 3', options: { parameterOverrides: { Interpolator: ['BSplineInterpolator'], BSplineInterpolationOrder: ['3'] } } },
-  {
-    name: 'previous defaults (4 levels x 400 x 4096, smoothing pyramid)',
-    options: { resolutions: 4, iterations: 400, spatialSamples: 4096, parameterOverrides: { FixedImagePyramid: ['FixedSmoothingImagePyramid'], MovingImagePyramid: ['MovingSmoothingImagePyramid'] } },
-  },
+  { name: 'previous defaults (4 levels x 400 x 4096, smoothing pyramid)', options: PREVIOUS_DEFAULTS },
   { name: 'final level: full sampler', options: { parameterOverrides: { ImageSampler: ['RandomCoordinate', 'RandomCoordinate', 'Full'] } } },
   { name: 'MRI crop margin 0 mm', options: { maskMarginMm: 0 } },
   { name: 'MRI 0 outside head mask', zeroOutsideMask: true },
