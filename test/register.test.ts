@@ -120,6 +120,19 @@ describe('registerCtToMri', () => {
     });
   });
 
+  it('registers on block-averaged images when elastixSpacingMm asks for coarser voxels (world positions kept)', async () => {
+    // 4 mm MRI and 3.6 mm CT averaged over 2×2×2 blocks (8 mm, 7.2 mm): still within a voxel.
+    const r = await registerCtToMri(mri, movedCt(W), mask, { ...FAST, resolutions: 2, elastixSpacingMm: 8, what: 'phantom 1' });
+    const e = surfaceTre(r.transform.matrix, TRUTH);
+    console.log(`phantom 64×64×48 on 8 mm blocks: TRE mean ${e.mean.toFixed(3)} mm, max ${e.max.toFixed(3)} mm`);
+    assert.ok(e.mean < 1.5 && e.max < 3.0, `TRE mean ${e.mean.toFixed(3)} mm, max ${e.max.toFixed(3)} mm`);
+  });
+
+  it('refuses an empty CT window or a negative elastix voxel size before running elastix', async () => {
+    await assert.rejects(registerCtToMri(mri, movedCt(W), mask, { ...FAST, ctWindowHu: [500, 500] }), (e: unknown) => e instanceof RegistrationError && /ctWindowHu/.test(e.message));
+    await assert.rejects(registerCtToMri(mri, movedCt(W), mask, { ...FAST, elastixSpacingMm: -1 }), (e: unknown) => e instanceof RegistrationError && /elastixSpacingMm/.test(e.message));
+  });
+
   it('refuses a CT without a body', async () => {
     const blank = { ...ct, data: new Float32Array(ct.data.length).fill(-1000) };
     await assert.rejects(registerCtToMri(mri, blank, mask, FAST), (e: unknown) => e instanceof RegistrationError && /no body/.test(e.message));

@@ -3,7 +3,7 @@
  * (1 × 1 × 1.2 mm; MRI and CT aligned by construction, so the truth is exact), the CT moved by a
  * rigid transform (6°, −8°, 5°; 12, −9, 7 mm) onto a 1 mm 240×240×200 grid, registered back.
  * Prints seconds (whole step and elastix alone), TRE over the head-mask surface, and one JSON line.
- * Usage: node --import tsx bench/register/bench-register-1mm.ts [--iterations N] [--samples N] [--resolutions N]
+ * Usage: node --import tsx bench/register/bench-register-1mm.ts [--iterations N] [--samples N] [--resolutions N] [--previous-defaults]
  * Writes nothing.
  */
 import { parseArgs } from 'node:util';
@@ -14,11 +14,11 @@ import { generatePhantomPatient } from '../../src/phantom/generate';
 import { headMask } from '../../src/preprocess/head-mask';
 import { resampleToGrid } from '../../src/preprocess/resample-grid';
 import { registerCtToMri } from '../../src/register/register';
+import { REGISTER_FLAGS, registerOptionsFromFlags } from './bench-options';
 import { surfacePoints, tre } from './tre-study';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { iterations: { type: 'string' }, samples: { type: 'string' }, resolutions: { type: 'string' } } });
-  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const { values } = parseArgs({ options: REGISTER_FLAGS });
   const p = generatePhantomPatient(1);
   const mri = p.mri;
   const ct = { ...p.ct, data: Float32Array.from(p.ct.data) };
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const t1 = performance.now();
   const moved = { data: resampleToGrid(ct, { dims, affine }, { interpolation: 'linear', fill: -1000, worldTransform: W }), dims, spacing: [1, 1, 1] as Vec3, affine };
   const resampleSeconds = (performance.now() - t1) / 1000;
-  const r = await registerCtToMri(mri, moved, mask, { what: 'phantom 1', iterations: num(values.iterations), spatialSamples: num(values.samples), resolutions: num(values.resolutions) });
+  const r = await registerCtToMri(mri, moved, mask, { what: 'phantom 1', ...registerOptionsFromFlags(values) });
   const e = tre(r.transform.matrix, invertAffine(W), surfacePoints(mask, mri.dims, mri.affine));
   const out = {
     mri_dims: mri.dims,
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     tre_max_mm: +e.max.toFixed(3),
     dice: +r.quality.dice.toFixed(4),
     ok: r.quality.ok,
-    parameters: r.transform.elastix?.parameterMap.MaximumNumberOfIterations?.[0] + ' iterations, ' + r.transform.elastix?.parameterMap.NumberOfSpatialSamples?.[0] + ' samples, ' + r.transform.elastix?.parameterMap.NumberOfResolutions?.[0] + ' levels',
+    parameters: r.transform.elastix?.parameterMap.MaximumNumberOfIterations?.[0] + ' iterations, ' + r.transform.elastix?.parameterMap.NumberOfSpatialSamples?.[0] + ' samples, ' + r.transform.elastix?.parameterMap.NumberOfResolutions?.[0] + ' levels, ' + r.transform.elastix?.parameterMap.FixedImagePyramid?.[0],
   };
   console.log(JSON.stringify(out));
 }

@@ -5,7 +5,9 @@
  * size, so the header does not give the motion away), then registered back to the MRI. Target
  * registration error over the head-mask surface: |T_est(p) − T_true(p)| for every surface voxel p.
  * Usage: node --import tsx bench/register/tre-study.ts [--cases 10] [--seed 1] [--rot 10] [--trans 15]
- *   [--iterations N] [--samples N] [--resolutions N]
+ *   [--iterations N] [--samples N] [--resolutions N] [--previous-defaults] [--mri PATH]
+ * --mri replaces the atlas MRI (same grid as the CT template), e.g. the MRI made symmetric by
+ * template-symmetry.py; --cases 0 registers only the unmoved pair.
  * Prints a table per case and one JSON line. Writes nothing.
  */
 import * as path from 'node:path';
@@ -18,6 +20,7 @@ import { headMask } from '../../src/preprocess/head-mask';
 import { resampleToGrid } from '../../src/preprocess/resample-grid';
 import { registerCtToMri } from '../../src/register/register';
 import { mulberry32 } from '../../src/util/random';
+import { REGISTER_FLAGS, registerOptionsFromFlags } from './bench-options';
 
 const SCANS = path.resolve(__dirname, '..', '..', '..', 'shared', 'scans');
 
@@ -59,13 +62,11 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: '1' },
       rot: { type: 'string', default: '10' },
       trans: { type: 'string', default: '15' },
-      iterations: { type: 'string' },
-      samples: { type: 'string' },
-      resolutions: { type: 'string' },
+      ...REGISTER_FLAGS,
+      mri: { type: 'string' },
     },
   });
-  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
-  const mri = await readNifti(path.join(SCANS, 'niivue-demo-images/register/MNI152_T1_2mm.nii.gz'));
+  const mri = await readNifti(values.mri ?? path.join(SCANS, 'niivue-demo-images/register/MNI152_T1_2mm.nii.gz'));
   const ct = await readNifti(path.join(SCANS, 'neurolabusc-Clinical/derived/scct_HU.nii.gz'));
   const mask = headMask(mri, { what: 'MNI152_T1_2mm' });
   const surface = surfacePoints(mask, mri.dims, mri.affine);
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
       [0, 0, 0, 1],
     ],
   };
-  const opts = { iterations: num(values.iterations), spatialSamples: num(values.samples), resolutions: num(values.resolutions) };
+  const opts = registerOptionsFromFlags(values);
   // The unmoved pair's own optimum T0 (the atlas pair is aligned by construction, but its MI
   // optimum need not be exactly the identity): TRE is also reported against W⁻¹·T0.
   const r0 = await registerCtToMri(mri, ct, mask, { what: 'unmoved pair', ...opts });
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
     rows.push(row);
     console.log(Object.values(row).join(' | '));
   }
+  if (rows.length === 0) return;
   const means = rows.map((r) => r.tre_mean_mm as number);
   const maxes = rows.map((r) => r.tre_max_mm as number);
   console.log(

@@ -178,7 +178,7 @@ console.log(ownData.summary);
 const motion = { rotationDegrees: [6, -5, 8] as mri2ct.Vec3, translationMm: [8, -10, 6] as mri2ct.Vec3 }; // the known misalignment
 const registerOptions: mri2ct.RegisterOptions = TEST
   ? { resolutions: 3, iterations: 120, spatialSamples: 1024 }   // quick at test sizes
-  : {};                                                          // the pipeline's defaults (4 levels × 400 iterations)
+  : {};                                                          // the pipeline's defaults (3 levels × 250 iterations × 2048 samples)
 const moved = mri2ct.moveRigidly(p.ct, motion);
 const registered = await mri2ct.registerCtToMri(p.mri, moved.volume, mask.mask, { ...registerOptions, what: patient });
 const ctBefore = mri2ct.resampleToGrid(moved.volume, p.mri, { interpolation: 'linear', fill: -1000 });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors';
 
 /** Bump when the pipeline's output changes for the same parameters. */
-export const PIPELINE_VERSION = 3; // 3: N4 shrinks on ITK's voxel grid for sides not a multiple of 4
+export const PIPELINE_VERSION = 4; // 3: N4 shrinks on ITK's voxel grid for sides not a multiple of 4; 4: rigid registration defaults (3 levels, 250 × 2048, recursive pyramids)
 
 export interface PreprocessParams {
   n4: {

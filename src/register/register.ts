@@ -15,6 +15,7 @@ import { checkLength } from '../preprocess/arrays';
 import { cropArray, findBoundingBox, growBox, croppedAffine } from '../preprocess/crop';
 import { percentile } from '../preprocess/percentile';
 import { fovOverlap, resampleToGrid } from '../preprocess/resample-grid';
+import { blockFactors, blockMean } from './block-mean';
 import { elastixRigid, type ElastixRigidOptions } from './elastix';
 import { ctBodyMask, dice, judgeRegistration, normalizedMutualInformation, QUALITY_DEFAULTS, type QualityThresholds, type RegistrationQuality } from './quality';
 import { matrixRotationDegrees, recordFromElastix, shiftRecord, type RigidTransformRecord } from './transform-record';
@@ -27,11 +28,22 @@ export interface RegisterOptions extends ElastixRigidOptions, QualityThresholds 
    * mask's centroid falls inside the CT's body, else the centroids.
    */
   initialize?: 'auto' | 'header' | 'centroids';
+  /** CT values are clamped to this window (HU) before the metric. Default [−1000, 2000]. */
+  ctWindowHu?: readonly [number, number];
   /** Margin in mm around the head mask's bounding box kept of the MRI for the metric. Default 10. */
   maskMarginMm?: number;
+  /**
+   * Voxel size (mm) elastix works at: finer images are block-averaged to about this size first
+   * (block-mean.ts; the transform is rigid, the CT is resampled at full resolution afterwards).
+   * 0 = the images' own resolution. Default {@link REGISTER_DEFAULTS}.elastixSpacingMm.
+   */
+  elastixSpacingMm?: number;
   /** Names the pair in messages (e.g. "patient 12"). Default "the MRI/CT pair". */
   what?: string;
 }
+
+/** Defaults of {@link RegisterOptions} that are not elastix's or quality's. */
+export const REGISTER_DEFAULTS = { ctWindowHu: [-1000, 2000], maskMarginMm: 10, elastixSpacingMm: 1 } as const;
 
 /** Result of {@link registerCtToMri}. */
 export interface RegistrationResult {
@@ -164,19 +176,26 @@ export async function registerCtToMri(
   }
 
   // Fixed image: the MRI cropped to its head mask (plus a margin), bright outliers clamped.
-  const marginMm = options.maskMarginMm ?? 10;
+  const marginMm = options.maskMarginMm ?? REGISTER_DEFAULTS.maskMarginMm;
   const box0 = findBoundingBox(mriHeadMask, mri.dims);
   if (box0 === undefined) throw new RegistrationError(`cannot register ${what}: the MRI head mask is empty`);
   const margin = mri.spacing.map((sp) => Math.ceil(marginMm / sp)) as Vec3;
   const box = growBox(box0, margin, mri.dims);
   const mriHi = percentile(mri.data, 99.5, { mask: mriHeadMask, what: `MRI of ${what}` });
-  const fixed = {
+  const fixedFull = {
     data: cropArray(clamped(mri.data, 0, mriHi), mri.dims, box),
     dims: box.size,
     spacing: mri.spacing,
     affine: croppedAffine(mri.affine, box.start),
   };
-  const moving = { data: clamped(ct.data, -1000, 2000), dims: ct.dims, spacing: ct.spacing, affine: multiplyAffines(shiftM, ct.affine) };
+  const [ctLo, ctHi] = options.ctWindowHu ?? REGISTER_DEFAULTS.ctWindowHu;
+  if (!(ctLo < ctHi)) throw new RegistrationError(`ctWindowHu must be [low, high] with low < high, got [${ctLo}, ${ctHi}]`);
+  const movingFull = { data: clamped(ct.data, ctLo, ctHi), dims: ct.dims, spacing: ct.spacing, affine: multiplyAffines(shiftM, ct.affine) };
+  // Both images block-averaged to about elastixSpacingMm (unchanged where already that coarse).
+  const spacingMm = options.elastixSpacingMm ?? REGISTER_DEFAULTS.elastixSpacingMm;
+  if (!(spacingMm >= 0)) throw new RegistrationError(`elastixSpacingMm must be 0 or a positive number of mm, got ${String(spacingMm)}`);
+  const fixed = blockMean(fixedFull, blockFactors(mri.spacing, spacingMm));
+  const moving = blockMean(movingFull, blockFactors(ct.spacing, spacingMm));
   let elastix;
   try {
     elastix = await elastixRigid(fixed, moving, { ...options, what });
