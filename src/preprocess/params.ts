@@ -7,7 +7,13 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors';
 
 /** Bump when the pipeline's output changes for the same parameters. */
-export const PIPELINE_VERSION = 4; // 3: N4 shrinks on ITK's voxel grid for sides not a multiple of 4; 4: rigid registration defaults (3 levels, 250 × 2048, recursive pyramids)
+export const PIPELINE_VERSION = 3; // 3: N4 shrinks on ITK's voxel grid for sides not a multiple of 4
+/**
+ * Version of the rigid registration's settings (src/register/elastix.ts), hashed only into caches
+ * built with `--register rigid`, so a change there rebuilds registered caches and no others.
+ * 2: 3 levels, 250 iterations × 2048 samples, recursive pyramids (was 4 × 400 × 4096, smoothing).
+ */
+export const REGISTRATION_VERSION = 2;
 
 export interface PreprocessParams {
   n4: {
@@ -72,7 +78,8 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Hash of the parameters and the pipeline version (16 hex digits). */
+/** Hash of the parameters and the pipeline version (and, when registering, the registration's; 16 hex digits). */
 export function paramsHash(p: PreprocessParams): string {
-  return createHash('sha256').update(canonicalJson({ v: PIPELINE_VERSION, p })).digest('hex').slice(0, 16);
+  const versions = p.register !== undefined ? { v: PIPELINE_VERSION, rv: REGISTRATION_VERSION } : { v: PIPELINE_VERSION };
+  return createHash('sha256').update(canonicalJson({ ...versions, p })).digest('hex').slice(0, 16);
 }
