@@ -3,7 +3,8 @@
  * seed-layout dataset built from the real scans in ../shared/scans, with one good pair (the MNI152
  * T1 + CT template) and one patient per defect: a 4D MRI, MRI and CT swapped between the folders,
  * a CT stored without its HU offset (+1024: air at +24), a CT in Cormack units (scct.nii), a
- * skull-stripped MRI (MR_Gd) with a CT on its grid, and a constant MRI. Each fails with its reason
+ * skull-stripped MRI (MR_Gd) with a CT on its grid, a constant MRI, and a brain-only atlas (spm152)
+ * with the CT template (its mask is large enough but sits inside the CT's head). Each fails with its reason
  * and fix, the good patient is cached, the exit code is 1; `--volume 0` then takes the 4D file.
  */
 import assert from 'node:assert/strict';
@@ -31,6 +32,7 @@ g = nib.load(f'{scans}/niivue-demo-images/MR_Gd.nii.gz'); ga = g.get_fdata()
 shutil.copy(f'{scans}/niivue-demo-images/MR_Gd.nii.gz', f'{mr}/stripped.nii.gz')
 nib.save(nib.Nifti1Image(np.where(ga > 0, 40, -1000).astype(np.int16), g.affine), f'{ct}/stripped.nii.gz')
 nib.save(nib.Nifti1Image(np.full(a.shape, 7, np.float32), t1.affine), f'{mr}/constant.nii.gz'); shutil.copy(CT, f'{ct}/constant.nii.gz')
+shutil.copy(f'{scans}/niivue-demo-images/spm152.nii.gz', f'{mr}/brainonly.nii.gz'); shutil.copy(CT, f'{ct}/brainonly.nii.gz')
 `);
 });
 
@@ -51,14 +53,16 @@ test('each bad pair fails with its reason and fix; the good one is cached; exit 
   assert.match(failed('cormack'), /cormack\.nii does not look like a CT in HU.*Cormack/);
   assert.match(failed('stripped'), /looks skull-stripped \(brain only\)/);
   assert.match(failed('constant'), /is constant \(every voxel is 7\)/);
+  // A brain-only atlas (1,750 ml: passes the volume check) is caught against its CT.
+  assert.match(failed('brainonly'), /brainonly\.nii\.gz looks skull-stripped \(brain only\): its head mask lies inside the CT's body \(100% of it\) but has only 4\d% of the body's volume/);
   assert.equal(failed('good'), '');
-  assert.match(out, /built 1, already cached 0, failed 6/);
+  assert.match(out, /built 1, already cached 0, failed 7/);
   assert.ok(fs.existsSync(path.join(dir, 'cache', 'good.npy.d')) || fs.readdirSync(path.join(dir, 'cache')).some((f) => f.startsWith('good')));
-  assert.ok(!fs.readdirSync(path.join(dir, 'cache')).some((f) => /^(fourd|swap|offset|cormack|stripped|constant)/.test(f)), 'no cache entry for a bad pair');
+  assert.ok(!fs.readdirSync(path.join(dir, 'cache')).some((f) => /^(fourd|swap|offset|cormack|stripped|constant|brainonly)/.test(f)), 'no cache entry for a bad pair');
 });
 
 test('--volume 0 takes the first volume of the 4D MRI', () => {
   const { out } = preprocess('--volume', '0');
   assert.equal(out.split('\n').find((l) => l.includes('FAILED fourd:')), undefined, out);
-  assert.match(out, /built 1, already cached 1, failed 5/);
+  assert.match(out, /built 1, already cached 1, failed 6/);
 });

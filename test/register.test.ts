@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 
 import { RegistrationError } from '../src/errors';
 import { readNifti } from '../src/io/nifti-read';
@@ -144,6 +144,27 @@ describe('registerCtToMri', () => {
     assert.equal(q.reasons.length, 3);
     assert.match(q.reasons.join('\n'), /field of view.*\n.*Dice 0\.600.*\n.*rotated the CT by 70\.0°/);
     assert.equal(judgeRegistration({ dice: 0.95, nmi: 1.1, overlap: 1, maxAbsRotationDegrees: 3 }).ok, true);
+    // A poor Dice with the head mask inside the CT body and much smaller: read as skull-stripped.
+    const stripped = judgeRegistration({ dice: 0.63, nmi: 1.04, overlap: 1, maxAbsRotationDegrees: 1, headInsideBody: 0.99, headToBodyVolume: 0.46 });
+    assert.match(stripped.reasons.join('\n'), /inside the CT's body \(99% of it\) but has only 46% of the body's volume: the MRI looks skull-stripped/);
+    const shifted = judgeRegistration({ dice: 0.63, nmi: 1.04, overlap: 1, maxAbsRotationDegrees: 1, headInsideBody: 0.7, headToBodyVolume: 0.9 });
+    assert.match(shifted.reasons.join('\n'), /did not converge, or MRI and CT are not the same patient/);
+  });
+
+  it('a brain-only atlas MRI (spm152, real) with the CT template: the transform is found, the verdict names the skull-stripped MRI', { timeout: 120_000 }, async () => {
+    const scans = path.resolve(__dirname, '..', '..', 'shared', 'scans');
+    const spm = path.join(scans, 'niivue-demo-images', 'spm152.nii.gz');
+    const hu = path.join(scans, 'neurolabusc-Clinical', 'derived', 'scct_HU.nii.gz');
+    const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+    const r = spawnSync(process.execPath, [cli, 'register', '--fixed', spm, '--moving', hu, '--out', path.join(tmp, 'ct_on_spm.nii.gz'), '--transform', path.join(tmp, 'spm.json')], { encoding: 'utf8' });
+    const out = `${r.stdout}${r.stderr}`;
+    assert.match(out, /POOR registration/, out);
+    assert.match(out, /the head mask lies inside the CT's body \(\d+% of it\) but has only \d+% of the body's volume: the MRI looks skull-stripped \(brain only\)/, out);
+    // Both templates are in MNI space: the transform is near the identity (the 2 mm pair's ~0.7° / 0.6 mm offset).
+    const t = readTransformRecord(path.join(tmp, 'spm.json'));
+    const rot = [t.rotationDegrees.x, t.rotationDegrees.y, t.rotationDegrees.z];
+    const tr = [t.translationMm.x, t.translationMm.y, t.translationMm.z];
+    assert.ok(rot.every((d) => Math.abs(d) < 2) && tr.every((m) => Math.abs(m) < 2), `transform ${JSON.stringify(t.rotationDegrees)} ${JSON.stringify(t.translationMm)}`);
   });
 
   it('writes and reads back the transform file; rejects edited or non-rigid ones', () => {

@@ -20,6 +20,7 @@ import { type CropBox, cropBoxFromMask, cropVolume } from './crop';
 import { removeCtArtifacts } from './ct-artifacts';
 import { headMaskWithStats } from './head-mask';
 import { loadPair, type LoadOptions, type PairSource } from './load-pair';
+import { checkNotSkullStripped } from './skull-stripped';
 import { PoorRegistrationError, registerCtToMri, type RegistrationResult } from '../register/register';
 import { n4BiasFieldCorrection } from './n4';
 import { normalizeCt, normalizedHu, normalizeMri } from './normalize';
@@ -129,7 +130,8 @@ export interface PreprocessMriOptions {
  * Smallest head mask accepted, in ml. A whole adult head above the skull base is about
  * 2,500–5,000 ml (the real T1s in ../shared/scans: 2,700–4,000 ml; the built-in phantom's
  * smallest heads about 1,740 ml); a brain alone 1,100–1,500 ml (the skull-stripped scans there:
- * MR_Gd 1,470 ml, stroke/T1 950 ml; the brain-only atlas spm152, 1,750 ml, passes). A brain-only
+ * MR_Gd 1,470 ml, stroke/T1 950 ml; the brain-only atlas spm152, 1,750 ml, passes this and is caught against its CT by
+ * ./skull-stripped.ts). A brain-only
  * mask would let CT clean-up erase the skull, so such an MRI is refused.
  */
 export const MIN_HEAD_ML = 1600;
@@ -212,7 +214,8 @@ export async function preprocessPatient(pair: PatientPair, params: PreprocessPar
 
   // Optional rigid registration (elastix) of the CT to the MRI, inside the MRI's head mask.
   let registration: PreprocessedPatient['registration'];
-  if (params.register !== undefined) {
+  if (params.register === undefined) checkNotSkullStripped(m.headMask, ctImg.data, { id: pair.id, mri: pair.mri });
+  else {
     const { ctOnMri, ...reg } = await registerCtToMri(mriImg, ctImg, m.headMask, { what: `patient ${pair.id}` });
     if (!reg.quality.ok) {
       throw new PoorRegistrationError(

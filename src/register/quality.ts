@@ -29,6 +29,16 @@ export const QUALITY_DEFAULTS = {
   bodyThresholdHu: -500,
 } as const satisfies Required<QualityThresholds>;
 
+/**
+ * A head mask this much inside the CT body and this small against it is a brain without skull and
+ * scalp. Head mask / CT body volume measured: real whole-head T1s with the CT template 0.81–0.87
+ * (body = CT above −500 HU) and 0.81–1.0 (body mask); phantom patients 1–12 0.75–0.84 (above −500
+ * HU: the couch counts) and ~1.0 (body mask); the brain-only spm152 0.46. A brain large enough to
+ * pass the 1,600 ml volume check sits in a head of ≳ 2,700 ml, i.e. ≤ 0.6. Read by the
+ * registration verdict and by preprocess/skull-stripped.ts.
+ */
+export const SKULL_STRIPPED = { minInside: 0.95, maxVolumeRatio: 0.6 } as const;
+
 /** The figures stored per patient. */
 export interface RegistrationQuality {
   /** Dice of the MRI head mask and the registered CT's body mask. */
@@ -66,6 +76,25 @@ export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
     if (x && y) both++;
   }
   return na + nb === 0 ? 0 : (2 * both) / (na + nb);
+}
+
+/**
+ * How the MRI head mask sits in the CT body mask: the fraction of the head mask inside the body,
+ * and the head mask's volume as a fraction of the body's (both on the MRI grid).
+ */
+export function maskContainment(head: ArrayLike<number>, body: ArrayLike<number>): { headInsideBody: number; headToBodyVolume: number } {
+  if (head.length !== body.length) throw new ConfigError(`maskContainment: masks of ${head.length} and ${body.length} voxels`);
+  let nh = 0;
+  let nb = 0;
+  let both = 0;
+  for (let i = 0; i < head.length; i++) {
+    const h = (head[i] as number) !== 0;
+    const b = (body[i] as number) !== 0;
+    if (h) nh++;
+    if (b) nb++;
+    if (h && b) both++;
+  }
+  return { headInsideBody: nh === 0 ? 0 : both / nh, headToBodyVolume: nb === 0 ? Infinity : nh / nb };
 }
 
 /** Normalised mutual information of a and b over the mask (bins per axis over each one's range in the mask). */
@@ -109,7 +138,7 @@ export function normalizedMutualInformation(a: ArrayLike<number>, b: ArrayLike<n
 
 /** Applies the thresholds; every missed one adds a reason a user can act on. */
 export function judgeRegistration(
-  figures: { dice: number; nmi: number; overlap: number; maxAbsRotationDegrees: number },
+  figures: { dice: number; nmi: number; overlap: number; maxAbsRotationDegrees: number; headInsideBody?: number; headToBodyVolume?: number },
   thresholds: QualityThresholds = {},
 ): RegistrationQuality {
   const t = { ...QUALITY_DEFAULTS, ...Object.fromEntries(Object.entries(thresholds).filter(([, v]) => v !== undefined)) };
@@ -121,9 +150,17 @@ export function judgeRegistration(
     );
   }
   if (figures.dice < t.minDice) {
+    const inside = figures.headInsideBody ?? 0;
+    const ratio = figures.headToBodyVolume ?? Infinity;
+    // A head mask that sits whole inside the CT's body yet fills well under its volume is a brain
+    // without skull and scalp: the MRI was skull-stripped (the transform itself may be right).
+    const stripped = inside >= SKULL_STRIPPED.minInside && ratio < SKULL_STRIPPED.maxVolumeRatio;
     reasons.push(
       `the MRI head mask and the registered CT body mask overlap poorly (Dice ${figures.dice.toFixed(3)}, minimum ${t.minDice}): ` +
-        'the registration did not converge, or MRI and CT are not the same patient',
+        (stripped
+          ? `the head mask lies inside the CT's body (${(inside * 100).toFixed(0)}% of it) but has only ${(ratio * 100).toFixed(0)}% of the body's volume: ` +
+            'the MRI looks skull-stripped (brain only); use the MRI before brain extraction'
+          : 'the registration did not converge, or MRI and CT are not the same patient'),
     );
   }
   if (figures.maxAbsRotationDegrees > t.maxRotationDegrees) {

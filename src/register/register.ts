@@ -17,7 +17,7 @@ import { percentile } from '../preprocess/percentile';
 import { fovOverlap, resampleToGrid } from '../preprocess/resample-grid';
 import { blockFactors, blockMean } from './block-mean';
 import { elastixRigid, type ElastixRigidOptions } from './elastix';
-import { ctBodyMask, dice, judgeRegistration, normalizedMutualInformation, QUALITY_DEFAULTS, type QualityThresholds, type RegistrationQuality } from './quality';
+import { ctBodyMask, dice, judgeRegistration, maskContainment, normalizedMutualInformation, QUALITY_DEFAULTS, type QualityThresholds, type RegistrationQuality } from './quality';
 import { matrixRotationDegrees, recordFromElastix, shiftRecord, type RigidTransformRecord } from './transform-record';
 
 /** Options of {@link registerCtToMri}. */
@@ -206,9 +206,11 @@ export async function registerCtToMri(
 
   const ctOnMri = resampleToGrid(ct, mri, { interpolation: 'linear', fill: -1000, worldTransform: transform.matrix, what: `CT of ${what}` });
   const rot = matrixRotationDegrees(transform.matrix);
+  const bodyOnMri = ctBodyMask(ctOnMri, mri.dims, bodyThreshold);
   const quality = judgeRegistration(
     {
-      dice: dice(mriHeadMask, ctBodyMask(ctOnMri, mri.dims, bodyThreshold)),
+      dice: dice(mriHeadMask, bodyOnMri),
+      ...maskContainment(mriHeadMask, bodyOnMri),
       nmi: normalizedMutualInformation(mri.data, ctOnMri, mriHeadMask),
       overlap: fovOverlap(mri, ct, mriHeadMask, transform.matrix),
       maxAbsRotationDegrees: Math.max(Math.abs(rot.x), Math.abs(rot.y), Math.abs(rot.z)),
