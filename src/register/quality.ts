@@ -62,9 +62,9 @@ export function ctBodyMask(ct: ArrayLike<number>, dims: Vec3, thresholdHu: numbe
   return fillHoles3d(largest.mask, dims);
 }
 
-/** Dice coefficient 2|A∩B| / (|A| + |B|) of two masks (0 when both are empty). */
-export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new ConfigError(`dice: masks of ${a.length} and ${b.length} voxels`);
+/** Voxel counts of two masks and of their overlap. */
+function maskCounts(a: ArrayLike<number>, b: ArrayLike<number>, what: string): { na: number; nb: number; both: number } {
+  if (a.length !== b.length) throw new ConfigError(`${what}: masks of ${a.length} and ${b.length} voxels`);
   let both = 0;
   let na = 0;
   let nb = 0;
@@ -75,6 +75,12 @@ export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
     if (y) nb++;
     if (x && y) both++;
   }
+  return { na, nb, both };
+}
+
+/** Dice coefficient 2|A∩B| / (|A| + |B|) of two masks (0 when both are empty). */
+export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const { na, nb, both } = maskCounts(a, b, 'dice');
   return na + nb === 0 ? 0 : (2 * both) / (na + nb);
 }
 
@@ -83,17 +89,7 @@ export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * and the head mask's volume as a fraction of the body's (both on the MRI grid).
  */
 export function maskContainment(head: ArrayLike<number>, body: ArrayLike<number>): { headInsideBody: number; headToBodyVolume: number } {
-  if (head.length !== body.length) throw new ConfigError(`maskContainment: masks of ${head.length} and ${body.length} voxels`);
-  let nh = 0;
-  let nb = 0;
-  let both = 0;
-  for (let i = 0; i < head.length; i++) {
-    const h = (head[i] as number) !== 0;
-    const b = (body[i] as number) !== 0;
-    if (h) nh++;
-    if (b) nb++;
-    if (h && b) both++;
-  }
+  const { na: nh, nb, both } = maskCounts(head, body, 'maskContainment');
   return { headInsideBody: nh === 0 ? 0 : both / nh, headToBodyVolume: nb === 0 ? Infinity : nh / nb };
 }
 
