@@ -176,7 +176,7 @@ export async function train(data: TrainData, options: TrainOptions): Promise<Tra
     const stage = `epoch ${epoch}/${options.epochs}`;
     model.setLearningRate(learningRateAt(epoch, options.epochs, options.optimizer.lr, options.lrPolicy));
     options.onProgress?.({ stage, done: 0, total });
-    const f16 = model.lossScale !== undefined && amp.dtype === 'float16' ? new F16EpochCounter(model.lossScale) : undefined;
+    const f16 = model.lossScale !== undefined ? new F16EpochCounter(model.lossScale) : undefined; // set above for float16 only
     for await (const b of data.epochBatches(epoch)) {
       const ts = performance.now();
       const l = model.trainStep(b.mri, b.ct);
