@@ -75,18 +75,6 @@ case "$route" in gpu|gpu-wheel|gpu-libtensorflow) want_gpu=1 ;; auto) [ -n "$gpu
 if [ -n "$gpu_name" ]; then log "GPU visible: $gpu_name (nvidia-smi)"; else log "no GPU visible (nvidia-smi missing or lists none)"; fi
 [ "$plan" = 1 ] && log "plan only (MRI2CT_TF_PLAN=1): nothing is changed"
 
-if binding_loads; then
-  if [ "$want_gpu" = 0 ]; then
-    log "tfjs-node binding already loads: nothing to do."
-    exit 0
-  elif binding_on_gpu >/dev/null; then
-    log "tfjs-node binding already loads and TensorFlow lists the GPU: nothing to do."
-    exit 0
-  else
-    log "tfjs-node binding loads but runs on the CPU ($(head -1 "$pkg/deps/mri2ct-route.txt" 2>/dev/null || echo 'route not recorded')): taking the GPU routes"
-  fi
-fi
-
 node_gyp() {
   local gyp nodedir
   nodedir=$(npm config get nodedir 2>/dev/null || true)
@@ -102,11 +90,33 @@ napi_dir() {
     console.log('lib/napi-v' + Math.max(...v.filter((x) => x <= have)));")
 }
 
-# Builds the binding against deps/include + deps/lib already in place.
+# Applies scripts/tfjs-binding/*.patch to the binding's C++ source (once; git apply outside any
+# repository, so the project's own checkout is not involved). See scripts/tfjs-binding/README.md.
+patch_binding() {
+  local p git_apply
+  git_apply() { (cd "$pkg" && GIT_CEILING_DIRECTORIES="$(dirname "$pkg")" git apply "$@"); }
+  for p in "$root"/scripts/tfjs-binding/*.patch; do
+    if git_apply --reverse --check "$p" >/dev/null 2>&1; then continue; fi
+    if [ "$plan" = 1 ]; then log "  would apply $(basename "$p") to $pkg/binding"; continue; fi
+    git_apply "$p" || { log "ERROR: could not apply $p to $pkg/binding (a tfjs-node other than 4.22?)"; return 1; }
+    log "applied $(basename "$p") to the binding source"
+  done
+}
+
+# The binding that loads has the side stream of scripts/tfjs-binding/side-stream.patch.
+binding_has_side_stream() {
+  (cd "$root" && node -e "
+    const tf = require('@tensorflow/tfjs-node');
+    process.exit(typeof tf.backend().binding.executeOpSide === 'function' ? 0 : 3)" >/dev/null 2>&1)
+}
+
+# Builds the binding (patched) against deps/include + deps/lib already in place.
 build_binding() {
   local module_path
   module_path="$pkg/$(napi_dir)"
+  patch_binding || return 1
   if [ "$plan" = 1 ]; then log "  would run: (cd $pkg && node-gyp rebuild --module_name=tfjs_binding --module_path=$module_path)"; return 0; fi
+  mkdir -p "$cache"
   log "building tfjs_binding with node-gyp into $module_path"
   (cd "$pkg" && node_gyp rebuild --module_name=tfjs_binding --module_path="$module_path" >"$cache/node-gyp.log" 2>&1) || {
     log "ERROR: node-gyp failed; see $cache/node-gyp.log"; tail -20 "$cache/node-gyp.log"; return 1; }
@@ -302,6 +312,28 @@ cpu_routes() {
   else log "download route unavailable (offline?); using the pip wheel route"; route_wheel
   fi
 }
+
+# --- already installed? ---------------------------------------------------------------------
+if binding_loads; then
+  if [ "$want_gpu" = 0 ] || binding_on_gpu >/dev/null; then
+    on=""; [ "$want_gpu" = 1 ] && on=" and TensorFlow lists the GPU"
+    if binding_has_side_stream; then
+      log "tfjs-node binding already loads$on: nothing to do."
+      exit 0
+    fi
+    if [ -f "$pkg/deps/include/tensorflow/c/c_api.h" ] && [ -f "$pkg/deps/lib/libtensorflow.so" ]; then
+      log "tfjs-node binding loads$on but lacks the side stream (scripts/tfjs-binding/side-stream.patch): rebuilding it against $pkg/deps"
+      build_binding && binding_loads && binding_has_side_stream && { log "tfjs-node binding rebuilt with the side stream"; exit 0; }
+      [ "$plan" = 1 ] && exit 0
+      log "ERROR: the rebuilt binding does not load or lacks the side stream; see $cache/node-gyp.log"
+      exit 1
+    fi
+    log "tfjs-node binding loads$on (prebuilt: no side stream, --use_amp runs its dW convs in line): nothing to do."
+    exit 0
+  else
+    log "tfjs-node binding loads but runs on the CPU ($(head -1 "$pkg/deps/mri2ct-route.txt" 2>/dev/null || echo 'route not recorded')): taking the GPU routes"
+  fi
+fi
 
 act mkdir -p "$cache"
 case "$route" in
