@@ -79,13 +79,18 @@ test('the fused Adam follows TensorFlow/Keras Adam (float64 reference) over seve
   const vars = variables(1);
   const refs = vars.map((v) => new ReferenceAdam(Array.from(v.dataSync()), CONFIG));
   const opt = new FusedAdam(CONFIG);
+  let ids: object[] = [];
   for (let step = 1; step <= 6; step++) {
     const g = grads(vars, step);
     g.forEach((gi, i) => refs[i]?.step(Array.from(gi.tensor.dataSync())));
-    opt.applyGradients(g);
+    // Every second step in reverse order (trainStep's lastFirst): the same result.
+    opt.applyGradients(g, { lastFirst: step % 2 === 0 });
     tf.dispose(g.map((x) => x.tensor));
+    if (step === 2) ids = vars.map((v) => v.dataId);
   }
   vars.forEach((v, i) => assertClose(v.dataSync(), refs[i]?.theta ?? [], 2e-5, v.name));
+  // From step 2 on the update is in place (no copy-on-write): the Variables keep their data.
+  assert.deepEqual(vars.map((v) => v.dataId), ids, 'the in-place update path was not taken');
   // The parameters really moved (lr 0.05 for 6 steps).
   assert.ok(Math.abs((vars[0]?.dataSync()[0] ?? 0) - values(12, 1)[0]!) > 0.05);
   opt.dispose();

@@ -15,6 +15,7 @@ import { CacheLoader } from '../src/data/loader';
 import { AMP_DTYPE_ENV, ampAvailability, ampLogLine, decideAmp } from '../src/env/amp';
 import { type BackendInfo, loadBackend } from '../src/env/backend';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../src/model/config';
+import { sideStreamAvailable } from '../src/env/side-stream';
 import { TF_HALF } from '../src/model/conv16';
 import { checkConv16 } from '../src/model/conv16-check';
 import { nativeBackend } from '../src/env/native-ops';
@@ -177,7 +178,7 @@ test('a float16 step runs half Conv2D/BackpropInput/BackpropFilter and Casts onl
     assert.ok(seen.some((k) => k.name === c && k.type === TF_HALF), `no half ${c}`);
     assert.ok(!seen.some((k) => k.name === c && k.type === 1), `a float32 ${c} ran`);
   }
-  assert.deepEqual([...new Set(seen.filter((k) => k.type === TF_HALF).map((k) => k.name))].sort(), [...convs, 'Cast'].sort());
+  assert.deepEqual([...new Set(seen.filter((k) => k.type === TF_HALF).map((k) => k.name))].sort(), [...convs, 'Cast', ...(sideStreamAvailable() ? ['Shape'] : [])].sort()); // Shape: filter_sizes for the side stream's dW
   const growth = growthOver(() => {
     for (let i = 0; i < 4; i++) m.trainStep(mri, ct);
     tf.dispose(m.predict(mri));

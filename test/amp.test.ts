@@ -11,6 +11,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ampAvailability, bf16CpuFlags, decideAmp } from '../src/env/amp';
 import { loadBackend } from '../src/env/backend';
+import { sideStreamAvailable } from '../src/env/side-stream';
 import { ampDecisionHere, TF_BFLOAT16 } from '../src/model/conv16';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../src/model/config';
 import { Pix2Pix } from '../src/model/pix2pix';
@@ -80,7 +81,7 @@ test('the flag changes the kernels: AMP on runs bf16 Conv2D/BackpropInput/Backpr
   assert.equal(count(off, 'Cast', TF_BFLOAT16), 0);
   assert.ok(count(on, 'Cast', TF_BFLOAT16) > 0);
   // Everything else (norms, activations, Adam) stays float32.
-  assert.deepEqual([...new Set(on.filter((k) => k.type === TF_BFLOAT16).map((k) => k.name))].sort(), [...convs, 'Cast'].sort());
+  assert.deepEqual([...new Set(on.filter((k) => k.type === TF_BFLOAT16).map((k) => k.name))].sort(), [...convs, 'Cast', ...(sideStreamAvailable() ? ['Shape'] : [])].sort()); // Shape: filter_sizes for the side stream's dW
   assert.ok(on.some((k) => k.name === 'FusedBatchNormV3' && k.type === 1));
   tf.dispose([mri, ct]);
   m.dispose();

@@ -2,7 +2,9 @@
  * Where a training step's time goes, per TensorFlow op: wraps the tfjs-node binding's executeOp
  * (every kernel tf.js runs on the node backend, and the raw bf16 ops, pass through it; execution
  * is synchronous, so the wall time around the call is the op's), sums per op name and dtype, and
- * reports the rest of the step as JS/engine overhead. Bench-only; changes no model code.
+ * reports the rest of the step as JS/engine overhead. Bench-only; changes no model code. It
+ * turns the side stream (src/model/conv16.ts) off: with it, dW runs beside the main thread's ops
+ * and a per-call wall clock would charge its time to whichever op waits for it.
  *   node --import tsx bench/amp/op-profile.ts [--size 256] [--ngf 64] [--batch 1] [--steps 4] [--warmup 2] [--mode f32|amp] [--by-shape]
  */
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadBackend } from '../../src/env/backend';
 import { DEFAULT_MODEL_CONFIG, Pix2Pix } from '../../src/model';
 import { nativeBackend } from '../../src/env/native-ops';
+import { setSideStream } from '../../src/env/side-stream';
 
 interface Attr { name: string; type: number; value: unknown }
 
@@ -19,6 +22,7 @@ async function main(): Promise<void> {
     steps: { type: 'string', default: '4' }, 'by-shape': { type: 'boolean', default: false }, warmup: { type: 'string', default: '2' }, mode: { type: 'string', default: 'amp' },
   } });
   await loadBackend({ request: 'tensorflow', warn: () => undefined });
+  setSideStream(false);
   const [size, ngf, batch] = [values.size, values.ngf, values.batch].map(Number) as [number, number, number];
   const model = new Pix2Pix({ ...DEFAULT_MODEL_CONFIG, imageSize: size, ngf, ndf: ngf }, undefined, 0);
   model.convPrecision = values.mode === 'amp' ? 'bfloat16' : 'float32';

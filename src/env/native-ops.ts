@@ -49,3 +49,30 @@ export function asNativeBackend(backend: unknown): NativeBackend | undefined {
 export function nativeBackend(backendName: string = tf.getBackend()): NativeBackend | undefined {
   return asNativeBackend(tf.findBackend(backendName));
 }
+
+/** What the binding returns for one output handle. */
+export interface HandleMeta { id: number; shape: number[]; dtype: number }
+/** What the raw path needs of the node backend, beyond NativeBackend (duck-typed). */
+export interface RawBackend {
+  binding: {
+    TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_ATTR_INT: number;
+    executeOp(name: string, attrs: NativeOpAttr[], inputIds: number[], numOutputs: number): HandleMeta[];
+    deleteTensor(id: number): void;
+    /** The side stream (scripts/tfjs-binding/side-stream.patch); absent in an unpatched binding. */
+    executeOpSide?(name: string, attrs: NativeOpAttr[], inputIds: number[], numOutputs: number): number[];
+    syncSideStream?(): void;
+  };
+  /** The backend's data id → handle record (tfjs-node's own bookkeeping). */
+  tensorMap: { set(dataId: object, v: unknown): void; get(dataId: object): { id: number; refCount: number; values?: unknown } | undefined };
+  getInputTensorIds(ts: tf.Tensor[]): number[];
+  createOutputTensor(meta: HandleMeta): tf.Tensor;
+}
+
+/** The current backend as a RawBackend, or undefined (pure-JS backend, or an unknown binding). */
+export function rawBackend(backendName: string = tf.getBackend()): RawBackend | undefined {
+  const b = nativeBackend(backendName) as unknown as Partial<RawBackend> | undefined;
+  if (b === undefined || typeof b.getInputTensorIds !== 'function' || typeof b.createOutputTensor !== 'function' || b.tensorMap === undefined) return undefined;
+  const bi = b.binding as Partial<RawBackend['binding']> | undefined;
+  if (typeof bi?.executeOp !== 'function' || typeof bi.deleteTensor !== 'function' || typeof bi.TF_ATTR_INT !== 'number') return undefined;
+  return b as RawBackend;
+}

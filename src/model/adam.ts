@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
-import { nativeBackend, type NativeBackend, type NativeOpAttr } from '../env/native-ops';
+import { nativeBackend, type NativeBackend, type NativeOpAttr, rawBackend } from '../env/native-ops';
 
 /** A named tensor (a gradient, or a piece of optimiser state). */
 export interface NamedTensor {
@@ -37,7 +37,12 @@ export interface AdamLike {
   /** β1^t and β2^t for the next step (scalar variables). */
   readonly accBeta1: tf.Variable;
   readonly accBeta2: tf.Variable;
-  applyGradients(grads: NamedTensor[] | tf.NamedTensorMap): void;
+  /**
+   * `lastFirst`: update the variables in reverse list order (a hint: the fused kernel takes it, so
+   * that the last layers' updates, whose gradients the backward pass made first, run while the
+   * side stream still computes the first layers'; the result is the same either way).
+   */
+  applyGradients(grads: NamedTensor[] | tf.NamedTensorMap, opts?: { lastFirst?: boolean }): void;
   /** `iter` (int32 scalar), then every `<var>/m`, then every `<var>/v`. */
   getWeights(): Promise<NamedTensor[]>;
   setWeights(weights: NamedTensor[]): Promise<void>;
@@ -141,9 +146,12 @@ export class FusedAdam implements AdamLike {
     return slot;
   }
 
-  applyGradients(grads: NamedTensor[] | tf.NamedTensorMap): void {
+  applyGradients(grads: NamedTensor[] | tf.NamedTensorMap, opts: { lastFirst?: boolean } = {}): void {
     if (this.disposed) throw new ConfigError('Adam: used after dispose().');
-    const list: NamedTensor[] = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+    const given: NamedTensor[] = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+    // Slots are made in the given order either way (it is their order in checkpoints).
+    for (const { name, tensor } of given) if (tensor !== undefined && tensor !== null && !this.slots.has(name)) tf.tidy(() => { this.slot(name); });
+    const list = opts.lastFirst === true ? [...given].reverse() : given;
     const b = this.backend.binding;
     const attrs: NativeOpAttr[] = [
       { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
@@ -161,12 +169,9 @@ export class FusedAdam implements AdamLike {
         // The tf.js Variable is the parameter's truth between steps: copy it in if it was assigned
         // from outside since our last update (or never synced).
         if (s.variable.dataId !== s.alias) this.assignResource(s.handle, s.variable);
-        this.backend.executeMultipleOutputs(
-          'ResourceApplyAdam',
-          attrs,
-          [s.handle, s.m, s.v, this.accBeta1, this.accBeta2, lr, beta1, beta2, eps, grad],
-          0,
-        );
+        const inputs = [s.handle, s.m, s.v, this.accBeta1, this.accBeta2, lr, beta1, beta2, eps, grad];
+        if (s.variable.dataId === s.alias && this.updateInPlace(s, attrs, inputs)) continue;
+        this.backend.executeMultipleOutputs('ResourceApplyAdam', attrs, inputs, 0);
         s.variable.assign(this.readResource(s.handle));
         s.alias = s.variable.dataId;
       }
@@ -174,6 +179,33 @@ export class FusedAdam implements AdamLike {
       this.accBeta2.assign(tf.mul(this.accBeta2, this.config.beta2));
     });
     this.iterations += 1;
+  }
+
+  /**
+   * ResourceApplyAdam without TensorFlow's copy of the parameter: while the tf.js Variable holds
+   * a read of the resource (its alias), the buffer is shared and the kernel copies it before
+   * updating (copy-on-write; 25-40 % of the kernel's time, bench/amp/README.md §10). So the
+   * Variable's handle is released first and afterwards pointed at a fresh read, under the same
+   * tf.js data id. False, with nothing done, where another tensor shares that data (D's
+   * constant copies during trainStep: D's update copies, as before) or the backend's bookkeeping
+   * is not the one expected.
+   */
+  private updateInPlace(s: Slot, attrs: NativeOpAttr[], inputs: tf.Tensor[]): boolean {
+    const raw = rawBackend();
+    const entry = raw?.tensorMap.get(s.variable.dataId);
+    // Only where the Variable is the data's one holder (refCount 1): a tensor sharing it (a clone,
+    // another Variable assigned from this one) must keep the old values. values != null: data
+    // still in JavaScript, no handle yet (never so after a read).
+    if (raw === undefined || entry === undefined || entry.refCount !== 1 || entry.id < 0 || entry.values != null) return false;
+    const ids = raw.getInputTensorIds(inputs);
+    raw.binding.deleteTensor(entry.id);
+    try {
+      raw.binding.executeOp('ResourceApplyAdam', attrs, ids, 0);
+    } finally {
+      // Also after a failed update: the Variable must hold a live handle again.
+      entry.id = raw.binding.executeOp('ReadVariableOp', [this.dtypeAttr()], [ids[0]!], 1)[0]!.id;
+    }
+    return true;
   }
 
   async getWeights(): Promise<NamedTensor[]> {

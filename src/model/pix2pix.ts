@@ -9,7 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type AdamImplementation, type AdamLike, createAdam, type NamedTensor } from './adam';
-import { type ConvPrecision, withConvPrecision } from './conv16';
+import { syncSideStream } from '../env/side-stream';
+import { type ConvPrecision, withConvPrecision, withPrefetchedKernels } from './conv16';
 import { type ModelConfig, validateModelConfig } from './config';
 import { allFinite, DynamicLossScale } from './loss-scale';
 import { createDiscriminatorParams, discriminatorForward } from './discriminator';
@@ -92,7 +93,8 @@ export class Pix2Pix {
     const dConst = constantCopies(this.D);
     let parts: tf.Tensor1D | undefined;
     try {
-      const { value, grads } = withConvPrecision(this.convPrecision, () => tf.variableGrads(() => {
+      const kernels = [...this.G, ...dConst].filter(([k, v]) => k.endsWith('/kernel') && v.rank === 4).map(([, v]) => v);
+      const { value, grads } = withConvPrecision(this.convPrecision, () => withPrefetchedKernels(kernels, () => tf.variableGrads(() => {
         const fake = generatorForward(mri, this.G, config, true);
         const dReal = discriminatorForward(mri, ct, this.D);
         const dFake = discriminatorForward(mri, stopGradient(fake), this.D);
@@ -103,19 +105,29 @@ export class Pix2Pix {
         parts = tf.keep(tf.stack([gAdv, gL1, gLoss, dLoss]) as tf.Tensor1D);
         if (ls !== undefined) return tf.add(tf.mul(gLoss, ls.scale('G')), tf.mul(dLoss, ls.scale('D'))) as tf.Scalar;
         return tf.add(gLoss, dLoss) as tf.Scalar;
-      }));
+      })));
+      // D's constant copies share D's data: gone now, so that D's Adam updates in place too.
+      disposeParams(dConst);
+      // With the side stream (./conv16), dW of the first layers may still be running: D's updates
+      // go first, then G's last layer first, each Adam op waiting only for its own gradient.
       if (ls !== undefined) {
         tf.dispose(value);
-        return this.applyScaled(grads, parts!, ls);
+        const losses = this.applyScaled(grads, parts!, ls);
+        syncSideStream();
+        return losses;
       }
-      this.optG.applyGradients(pick(grads, this.G));
-      this.optD.applyGradients(pick(grads, this.D));
+      this.optD.applyGradients(pick(grads, this.D), { lastFirst: true });
+      this.optG.applyGradients(pick(grads, this.G), { lastFirst: true });
       tf.dispose([value, ...Object.values(grads)]);
+      syncSideStream();
       const v = readLosses && parts !== undefined ? parts.dataSync() : new Float32Array(4).fill(NaN);
       return { gAdv: v[0] ?? NaN, gL1: v[1] ?? NaN, g: v[2] ?? NaN, d: v[3] ?? NaN };
+    } catch (e) {
+      syncSideStream({ quiet: true }); // nothing left running, and the stream takes ops again
+      throw e;
     } finally {
       parts?.dispose();
-      disposeParams(dConst);
+      disposeParams(dConst); // a no-op unless the step threw before the update
     }
   }
 
@@ -125,7 +137,7 @@ export class Pix2Pix {
    * Disposes `grads`.
    */
   private applyScaled(grads: tf.NamedTensorMap, parts: tf.Tensor1D, ls: DynamicLossScale): StepLosses {
-    const nets = [['G', this.G, this.optG], ['D', this.D, this.optD]] as const;
+    const nets = [['D', this.D, this.optD], ['G', this.G, this.optG]] as const;
     let unscaled: NamedTensor[][] = [];
     try {
       unscaled = nets.map(([net, params]) => pick(grads, params).map((g) => ({ name: g.name, tensor: tf.mul(g.tensor, 1 / ls.scale(net)) })));
@@ -134,7 +146,7 @@ export class Pix2Pix {
       read.dispose();
       for (const [i, [net, , opt]] of nets.entries()) {
         const finite = v[4 + i] === 1;
-        if (finite) opt.applyGradients(unscaled[i]!);
+        if (finite) opt.applyGradients(unscaled[i]!, { lastFirst: true });
         ls.update(net, finite);
       }
       return { gAdv: v[0] ?? NaN, gL1: v[1] ?? NaN, g: v[2] ?? NaN, d: v[3] ?? NaN };

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-export interface SeenKernel { name: string; type: number | undefined }
+/** `side`: enqueued on the binding's side stream (executeOpSide) rather than run by executeOp. */
+export interface SeenKernel { name: string; type: number | undefined; side?: true }
 
 export function kernelsOf(fn: () => void): SeenKernel[] {
   // The addon object is read-only: the backend gets a wrapper whose executeOp records and forwards.
@@ -15,13 +16,24 @@ export function kernelsOf(fn: () => void): SeenKernel[] {
   const binding = backend.binding;
   const seen: SeenKernel[] = [];
   const spy = Object.create(binding);
+  const typeOf = (attrs: { name: string; value: unknown }[]): number | undefined => {
+    const a = attrs.find((x) => x.name === 'T' || x.name === 'DstT');
+    return typeof a?.value === 'number' ? a.value : undefined;
+  };
   Object.defineProperty(spy, 'executeOp', {
     value: (name: string, attrs: { name: string; value: unknown }[], ...rest: unknown[]) => {
-      const a = attrs.find((x) => x.name === 'T' || x.name === 'DstT');
-      seen.push({ name, type: typeof a?.value === 'number' ? a.value : undefined });
+      seen.push({ name, type: typeOf(attrs) });
       return binding.executeOp(name, attrs, ...rest);
     },
   });
+  if (typeof binding.executeOpSide === 'function') {
+    Object.defineProperty(spy, 'executeOpSide', {
+      value: (name: string, attrs: { name: string; value: unknown }[], ...rest: unknown[]) => {
+        seen.push({ name, type: typeOf(attrs), side: true });
+        return binding.executeOpSide(name, attrs, ...rest);
+      },
+    });
+  }
   backend.binding = spy;
   try {
     fn();
