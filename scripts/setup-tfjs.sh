@@ -22,8 +22,11 @@
 # MRI2CT_TF_ROUTE=auto (default) | gpu (GPU routes only) | libdir | gpu-wheel | gpu-libtensorflow |
 #   download | wheel forces a route. MRI2CT_TF_PLAN=1 (or --plan) prints the route it would take
 #   and every command it would run, and changes nothing.
-# Idempotent: does nothing when the binding already loads (and, with a GPU visible, uses it). It
-# must not touch anything outside node_modules/@tensorflow/tfjs-node and its own cache folder.
+# Every route that builds the binding first applies scripts/tfjs-binding/*.patch (the side stream
+# --use_amp uses; scripts/tfjs-binding/README.md).
+# Idempotent: does nothing when the binding already loads (and, with a GPU visible, uses it) with
+# the patches in; one that loads without them is rebuilt against its deps/. It must not touch
+# anything outside node_modules/@tensorflow/tfjs-node and its own cache folder.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -19,6 +19,8 @@ test('mri2ct check-env passes on a set-up machine and names the native backend',
   // Whether --use_amp runs here, and in which dtype (src/env/amp.ts), follows /proc/cpuinfo.
   const bf16 = /\b(avx512_bf16|amx_bf16)\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
   assert.match(r.stdout, bf16 ? /✅ Mixed precision\s+--use_amp available: bfloat16/ : /✅ Mixed precision\s+--use_amp trains float32 here — this CPU has no bf16/);
+  // Set-up builds the binding with the side stream (scripts/tfjs-binding/side-stream.patch).
+  if (bf16) assert.match(r.stdout, /Mixed precision .*; weight gradients on the binding's side stream/);
 });
 
 test('MRI2CT_AMP_DTYPE=float16 check-env reports the float16 override', () => {

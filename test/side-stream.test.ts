@@ -124,19 +124,37 @@ test('a kernel error on the side stream surfaces at the sync, and the stream run
   tf.dispose([x, dy, wrongSizes, sizes, dw]);
 });
 
-test('inputs in JavaScript memory released by the side thread do not crash the process', () => {
+test('JavaScript memory that a side op releases goes back to the JavaScript thread (no N-API call on the side thread)', () => {
   const b = rawBackend('tensorflow');
-  if (b?.binding.executeOpSide === undefined) return;
+  const deferred = (b?.binding as { sideStreamDeferredReleases?: () => number } | undefined)?.sideStreamDeferredReleases;
+  if (b?.binding.executeOpSide === undefined || deferred === undefined) return;
   const neg = [{ name: 'T', type: b.binding.TF_ATTR_TYPE, value: 1 }];
+  const before = deferred();
+  // Keep the stream busy (a few matrix products) so that the small ops below are still queued
+  // when their inputs are disposed here.
+  const m = tf.randomNormal([1024, 1024]);
+  const mm = [{ name: 'T', type: b.binding.TF_ATTR_TYPE, value: 1 }, { name: 'transpose_a', type: b.binding.TF_ATTR_BOOL, value: false }, { name: 'transpose_b', type: b.binding.TF_ATTR_BOOL, value: false }];
+  const busy = [0, 1, 2, 3].map(() => b.binding.executeOpSide!('MatMul', mm, b.getInputTensorIds([m, m]), 1)[0]!);
   const out: { id: number; n: number; first: number }[] = [];
-  for (let i = 0; i < 300; i++) {
-    const n = 4 + (i % 37) * 16; // small buffers: some land 64-byte aligned, which TensorFlow wraps without a copy
-    const t = tf.tensor1d(Float32Array.from({ length: n }, (_, k) => k + i));
-    const [id] = b.binding.executeOpSide('Neg', neg, b.getInputTensorIds([t]), 1);
-    t.dispose(); // the side op now holds the last reference
-    out.push({ id: id!, n, first: i });
+  for (let i = 0; i < 40; i++) {
+    // 16 disjoint views of one buffer, at float offsets j·(n + 17): n even makes their byte
+    // offsets cover every residue mod 64, so one starts on a 64-byte boundary, which TensorFlow
+    // borrows without a copy; its release is then the side thread's.
+    const n = 256 + 2 * i;
+    const buf = new ArrayBuffer(4 * 16 * (n + 17));
+    for (let j = 0; j < 16; j++) {
+      const view = new Float32Array(buf, 4 * j * (n + 17), n);
+      for (let k = 0; k < n; k++) view[k] = k + i;
+      const t = tf.tensor1d(view);
+      const [id] = b.binding.executeOpSide('Neg', neg, b.getInputTensorIds([t]), 1);
+      t.dispose(); // the side op now holds the last reference
+      out.push({ id: id!, n, first: i });
+    }
   }
   syncSideStream();
+  for (const id of busy) b.binding.deleteTensor(id);
+  m.dispose();
+  assert.ok(deferred() > before, 'no release was handed back: the side thread never held the last reference to JavaScript memory, or released it itself');
   for (const o of out) {
     const r = b.createOutputTensor({ id: o.id, shape: [o.n], dtype: 1 });
     const v = r.dataSync();
