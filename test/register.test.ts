@@ -25,7 +25,7 @@ import { resolvePreprocessParams } from '../src/preprocess/params';
 import { preprocessPatient } from '../src/preprocess/pipeline';
 import { resampleToGrid } from '../src/preprocess/resample-grid';
 import { judgeRegistration } from '../src/register/quality';
-import { registerCtToMri, type RegisterOptions } from '../src/register/register';
+import { PoorRegistrationError, registerCtToMri, type RegisterOptions } from '../src/register/register';
 import { readTransformRecord, rigidRecord, writeTransformRecord } from '../src/register/transform-record';
 import { buildCache, formatBuildSummary } from '../src/cache/build';
 import { readPatientMetadata } from '../src/cache/metadata';
@@ -147,8 +147,10 @@ describe('registerCtToMri', () => {
     // A poor Dice with the head mask inside the CT body and much smaller: read as skull-stripped.
     const stripped = judgeRegistration({ dice: 0.63, nmi: 1.04, overlap: 1, maxAbsRotationDegrees: 1, headInsideBody: 0.99, headToBodyVolume: 0.46 });
     assert.match(stripped.reasons.join('\n'), /inside the CT's body \(99% of it\) but has only 46% of the body's volume: the MRI looks skull-stripped/);
+    assert.equal(stripped.skullStripped, true);
     const shifted = judgeRegistration({ dice: 0.63, nmi: 1.04, overlap: 1, maxAbsRotationDegrees: 1, headInsideBody: 0.7, headToBodyVolume: 0.9 });
     assert.match(shifted.reasons.join('\n'), /did not converge, or MRI and CT are not the same patient/);
+    assert.equal(shifted.skullStripped, undefined);
   });
 
   it('a brain-only atlas MRI (spm152, real) with the CT template: the transform is found, the verdict names the skull-stripped MRI', { timeout: 120_000 }, async () => {
@@ -252,6 +254,20 @@ describe('preprocess --register rigid', () => {
     const [eHeader, eReg] = [mae(header), mae(reg)];
     assert.ok(eReg < 0.5 * eHeader, `registered ${eReg.toFixed(1)} HU vs header-aligned ${eHeader.toFixed(1)} HU from the aligned pair's cache`);
     assert.throws(() => resolvePreprocessParams({ register: { method: 'affine' as 'rigid' } }), /--register affine: use none/);
+  });
+
+  it('a brain-only MRI (spm152, real) refused after registration asks for the MRI before brain extraction, not for a re-pairing', { timeout: 120_000 }, async () => {
+    const scans = path.resolve(__dirname, '..', '..', 'shared', 'scans');
+    const spm = path.join(scans, 'niivue-demo-images', 'spm152.nii.gz');
+    const hu = path.join(scans, 'neurolabusc-Clinical', 'derived', 'scct_HU.nii.gz');
+    const params = resolvePreprocessParams({ resize: { size: 64 }, n4: { enabled: false }, register: { method: 'rigid' } });
+    await assert.rejects(preprocessPatient({ id: 'spm', mri: spm, ct: hu }, params), (e: unknown) => {
+      assert.ok(e instanceof PoorRegistrationError, String(e));
+      assert.equal(e.registration.quality.skullStripped, true);
+      assert.match(e.message, /looks skull-stripped \(brain only\).*Give this patient the MRI from before brain extraction \(.*spm152\.nii\.gz has no skull or scalp/s);
+      assert.doesNotMatch(e.message, /same patient|--init centroids/);
+      return true;
+    });
   });
 
   it('the preprocessing summary shows registration columns from the metadata, — for a patient not registered', async () => {

@@ -50,6 +50,8 @@ export interface RegistrationQuality {
   /** False when a threshold is missed; `reasons` says which. */
   ok: boolean;
   reasons: string[];
+  /** The poor overlap reads as a skull-stripped (brain-only) MRI rather than a failed registration. */
+  skullStripped?: boolean;
 }
 
 /** The CT's body: voxels above `thresholdHu`, filled per axial slice, largest component, filled in 3D. */
@@ -139,6 +141,7 @@ export function judgeRegistration(
 ): RegistrationQuality {
   const t = { ...QUALITY_DEFAULTS, ...Object.fromEntries(Object.entries(thresholds).filter(([, v]) => v !== undefined)) };
   const reasons: string[] = [];
+  let skullStripped = false;
   if (figures.overlap < t.minOverlap) {
     reasons.push(
       `only ${(figures.overlap * 100).toFixed(0)}% of the MRI head mask lies inside the CT's field of view after registration ` +
@@ -151,6 +154,7 @@ export function judgeRegistration(
     // A head mask that sits whole inside the CT's body yet fills well under its volume is a brain
     // without skull and scalp: the MRI was skull-stripped (the transform itself may be right).
     const stripped = inside >= SKULL_STRIPPED.minInside && ratio < SKULL_STRIPPED.maxVolumeRatio;
+    skullStripped = stripped;
     reasons.push(
       `the MRI head mask and the registered CT body mask overlap poorly (Dice ${figures.dice.toFixed(3)}, minimum ${t.minDice}): ` +
         (stripped
@@ -165,5 +169,5 @@ export function judgeRegistration(
         'the optimiser ran away; check the images, or pre-align the CT',
     );
   }
-  return { dice: figures.dice, nmi: figures.nmi, overlap: figures.overlap, ok: reasons.length === 0, reasons };
+  return { dice: figures.dice, nmi: figures.nmi, overlap: figures.overlap, ok: reasons.length === 0, reasons, ...(skullStripped ? { skullStripped } : {}) };
 }
