@@ -227,6 +227,16 @@ describe('registerCtToMri', () => {
     assert.equal(t.quality?.ok, true);
     const e = surfaceTre(t.matrix, TRUTH);
     assert.ok(e.mean < 1.5 && e.max < 3, `CLI TRE mean ${e.mean.toFixed(3)} mm, max ${e.max.toFixed(3)} mm`);
+    // --elastix_spacing and the CT window reach elastix: another (still right) transform.
+    const t2File = path.join(tmp, 't2.json');
+    execFileSync(process.execPath, [cli, 'register', '--fixed', mrFile, '--moving', ctFile, '--out', outFile, '--transform', t2File, '--iterations', '120', '--samples', '1024', '--resolutions', '2', '--elastix_spacing', '8', '--ct_min_hu', '-800', '--ct_max_hu', '1500'], { encoding: 'utf8' });
+    const t2 = readTransformRecord(t2File);
+    const e2 = surfaceTre(t2.matrix, TRUTH);
+    assert.ok(e2.mean < 1.5 && e2.max < 3, `CLI on 8 mm blocks: TRE mean ${e2.mean.toFixed(3)} mm, max ${e2.max.toFixed(3)} mm`);
+    assert.notDeepEqual(t2.matrix, t.matrix);
+    const bad = spawnSync(process.execPath, [cli, 'register', '--fixed', mrFile, '--moving', ctFile, '--out', outFile, '--ct_min_hu', '500', '--ct_max_hu', '500'], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--ct_min_hu \(500\) must be below --ct_max_hu \(500\)/);
   });
 });
 

@@ -10,7 +10,7 @@ import { readImage, writeImage } from '../../io/read-image';
 import { headMaskWithStats } from '../../preprocess/head-mask';
 import { ELASTIX_DEFAULTS } from '../../register/elastix';
 import { QUALITY_DEFAULTS } from '../../register/quality';
-import { registerCtToMri, type RegisterOptions } from '../../register/register';
+import { REGISTER_DEFAULTS, registerCtToMri, type RegisterOptions } from '../../register/register';
 import { writeTransformRecord } from '../../register/transform-record';
 import { camelize, floatArg, intArg } from '../options';
 
@@ -24,11 +24,15 @@ export interface RegisterCliOptions {
   samples: number;
   resolutions: number;
   minDice: number;
+  ctMinHu: number;
+  ctMaxHu: number;
+  elastixSpacing: number;
 }
 
 /** Runs the command; returns false when the registration quality is poor (files still written). */
 export async function runRegister(o: RegisterCliOptions): Promise<boolean> {
   if (!['auto', 'header', 'centroids'].includes(o.init)) throw new ConfigError(`--init must be auto, header or centroids (got '${o.init}')`);
+  if (!(o.ctMinHu < o.ctMaxHu)) throw new ConfigError(`--ct_min_hu (${o.ctMinHu}) must be below --ct_max_hu (${o.ctMaxHu})`);
   const [mri, ct] = await Promise.all([readImage(o.fixed), readImage(o.moving)]);
   const mask = headMaskWithStats(mri, { what: `the MRI ${o.fixed}` }).mask;
   const options: RegisterOptions = {
@@ -38,6 +42,8 @@ export async function runRegister(o: RegisterCliOptions): Promise<boolean> {
     spatialSamples: o.samples,
     resolutions: o.resolutions,
     minDice: o.minDice,
+    ctWindowHu: [o.ctMinHu, o.ctMaxHu],
+    elastixSpacingMm: o.elastixSpacing,
   };
   const r = await registerCtToMri(mri, ct, mask, options);
   await writeImage(o.out, { data: r.ctOnMri, dims: mri.dims, spacing: mri.spacing, affine: mri.affine }, { datatype: 'int16' });
@@ -68,6 +74,9 @@ export function registerRegister(program: Command): void {
     .option('--samples <n>', 'random samples per iteration', intArg('--samples', 64), ELASTIX_DEFAULTS.spatialSamples)
     .option('--resolutions <n>', 'levels of the multi-resolution pyramid', intArg('--resolutions', 1), ELASTIX_DEFAULTS.resolutions)
     .option('--min_dice <d>', 'smallest accepted Dice of MRI head mask vs registered CT body', floatArg('--min_dice', 0, 1), QUALITY_DEFAULTS.minDice)
+    .option('--ct_min_hu <hu>', 'low end of the HU window the CT is clipped to for the similarity measure', floatArg('--ct_min_hu'), REGISTER_DEFAULTS.ctWindowHu[0])
+    .option('--ct_max_hu <hu>', 'high end of that window', floatArg('--ct_max_hu'), REGISTER_DEFAULTS.ctWindowHu[1])
+    .option('--elastix_spacing <mm>', 'block-average both images to about this voxel size before elastix (0: their own resolution)', floatArg('--elastix_spacing', 0), REGISTER_DEFAULTS.elastixSpacingMm)
     .action(async (raw: Record<string, unknown>) => {
       if (!(await runRegister(camelize<RegisterCliOptions>(raw)))) process.exitCode = 1;
     });
