@@ -95,11 +95,30 @@ napi_dir() {
 
 # Applies scripts/tfjs-binding/*.patch to the binding's C++ source (once; git apply outside any
 # repository, so the project's own checkout is not involved). See scripts/tfjs-binding/README.md.
+# Whether the headers in deps/include have what patch $1 requires (see below; true without a line).
+patch_supported() {
+  local req hdr text
+  req=$(sed -n 's/^Requires: //p' "$1" | head -1)
+  [ -z "$req" ] && return 0
+  hdr=${req%%: *}; text=${req#*: }
+  grep -qF "$text" "$pkg/deps/include/$hdr" 2>/dev/null
+}
+
+# A patch's "Requires: <header under deps/include>: <text>" line names what the TensorFlow headers
+# must declare for it to compile (older C APIs lack it, e.g. libtensorflow 2.9.1 of the
+# gpu-libtensorflow route); without it the patch is left out (and taken back out if applied).
 patch_binding() {
-  local p git_apply
+  local p git_apply req applied
   git_apply() { (cd "$pkg" && GIT_CEILING_DIRECTORIES="$(dirname "$pkg")" git apply "$@"); }
   for p in "$root"/scripts/tfjs-binding/*.patch; do
-    if git_apply --reverse --check "$p" >/dev/null 2>&1; then continue; fi
+    applied=0; git_apply --reverse --check "$p" >/dev/null 2>&1 && applied=1
+    if [ "$plan" != 1 ] && ! patch_supported "$p"; then
+      req=$(sed -n 's/^Requires: //p' "$p" | head -1)
+      log "this TensorFlow's ${req%%: *} lacks '${req#*: }': building the binding without $(basename "$p")"
+      if [ "$applied" = 1 ]; then git_apply --reverse "$p" || { log "ERROR: could not take $p back out of $pkg/binding"; return 1; }; fi
+      continue
+    fi
+    [ "$applied" = 1 ] && continue
     if [ "$plan" = 1 ]; then log "  would apply $(basename "$p") to $pkg/binding"; continue; fi
     git_apply "$p" || { log "ERROR: could not apply $p to $pkg/binding (a tfjs-node other than 4.22?)"; return 1; }
     log "applied $(basename "$p") to the binding source"
@@ -322,6 +341,10 @@ if binding_loads; then
     on=""; [ "$want_gpu" = 1 ] && on=" and TensorFlow lists the GPU"
     if binding_has_side_stream; then
       log "tfjs-node binding already loads$on: nothing to do."
+      exit 0
+    fi
+    if [ -f "$pkg/deps/include/tensorflow/c/c_api.h" ] && [ -f "$pkg/deps/lib/libtensorflow.so" ] && ! patch_supported "$root/scripts/tfjs-binding/side-stream.patch"; then
+      log "tfjs-node binding loads$on; its TensorFlow C API predates the side stream (scripts/tfjs-binding/README.md): nothing to do."
       exit 0
     fi
     if [ -f "$pkg/deps/include/tensorflow/c/c_api.h" ] && [ -f "$pkg/deps/lib/libtensorflow.so" ]; then

@@ -197,5 +197,5 @@ function sideStreamNote(kind: string, dtype: string): string {
   if (kind !== 'tensorflow' || dtype === 'float32') return '';
   return sideStreamBuilt()
     ? '; weight gradients on the binding\'s side stream'
-    : '; the binding lacks the side stream (rerun scripts/setup.sh): weight gradients in line, ~1.08x slower';
+    : '; the binding lacks the side stream (prebuilt, or an older TensorFlow C API: scripts/tfjs-binding/README.md): weight gradients in line, ~1.08x slower';
 }
