@@ -54,7 +54,7 @@ test('each bad pair fails with its reason and fix; the good one is cached; exit 
   assert.match(failed('stripped'), /looks skull-stripped \(brain only\)/);
   assert.match(failed('constant'), /is constant \(every voxel is 7\)/);
   // A brain-only atlas (1,750 ml: passes the volume check) is caught against its CT.
-  assert.match(failed('brainonly'), /brainonly\.nii\.gz looks skull-stripped \(brain only\): its head mask lies inside the CT's body \(100% of it\) but has only 4\d% of the body's volume/);
+  assert.match(failed('brainonly'), /brainonly\.nii\.gz looks skull-stripped \(brain only\): the head mask lies inside the CT's body \(100% of it\) but has only 4\d% of the body's volume/);
   assert.equal(failed('good'), '');
   assert.match(out, /built 1, already cached 0, failed 7/);
   assert.ok(fs.existsSync(path.join(dir, 'cache', 'good.npy.d')) || fs.readdirSync(path.join(dir, 'cache')).some((f) => f.startsWith('good')));

@@ -274,7 +274,7 @@ describe('preprocess --register rigid', () => {
     await assert.rejects(preprocessPatient({ id: 'spm', mri: spm, ct: hu }, params), (e: unknown) => {
       assert.ok(e instanceof PoorRegistrationError, String(e));
       assert.equal(e.registration.quality.skullStripped, true);
-      assert.match(e.message, /looks skull-stripped \(brain only\).*Give this patient the MRI from before brain extraction \(.*spm152\.nii\.gz has no skull or scalp/s);
+      assert.match(e.message, /looks skull-stripped \(brain only\).*use the MRI before brain extraction\)\. .*spm152\.nii\.gz has no skull or scalp to register the CT by\./s);
       assert.doesNotMatch(e.message, /same patient|--init centroids/);
       return true;
     });

@@ -83,6 +83,8 @@ export class FusedAdam implements AdamLike {
   readonly accBeta2: tf.Variable;
   private readonly slots = new Map<string, Slot>();
   private readonly backend: NativeBackend;
+  /** The same backend's raw entry points (undefined: updates are never in place). */
+  private readonly raw = rawBackend();
   private iterations = 0;
   private disposed = false;
 
@@ -191,7 +193,7 @@ export class FusedAdam implements AdamLike {
    * this reason) or the backend's bookkeeping is not the one expected.
    */
   private updateInPlace(s: Slot, attrs: NativeOpAttr[], inputs: tf.Tensor[]): boolean {
-    const raw = rawBackend();
+    const raw = this.raw;
     const entry = raw?.tensorMap.get(s.variable.dataId);
     // Only where the Variable is the data's one holder (refCount 1): a tensor sharing it (a clone,
     // another Variable assigned from this one) must keep the old values. values != null: data

@@ -27,6 +27,7 @@ import { renderPanelGrid, type Panel } from '../viz/panel-grid';
 import { CT_WINDOWS, percentileWindow, type Window } from '../viz/window';
 import { cacheSlice, extractSlice, orthogonalSlices, type SliceView, type ViewPlane } from './volume-views';
 import { maskCentre } from '../preprocess/crop';
+import { dice } from '../register/quality';
 
 // One patient, step by step
 
@@ -135,21 +136,6 @@ function maskedCv(v: ArrayLike<number>, where: ArrayLike<number>): number {
     n++;
   }
   return Math.sqrt(s / Math.max(1, n - 1)) / m;
-}
-
-/** Dice overlap of two 0/1 masks. */
-export function diceCoefficient(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let both = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] !== 0 ? 1 : 0;
-    const y = b[i] !== 0 ? 1 : 0;
-    both += x & y;
-    na += x;
-    nb += y;
-  }
-  return na + nb > 0 ? (2 * both) / (na + nb) : 1;
 }
 
 /** Percentile window over several slices' values together. */
@@ -352,7 +338,7 @@ export function headMaskFigure(p: WalkthroughPatient, correctedMri: Volume, mask
     `head mask: ${s.voxels} voxels = ${s.volumeMl.toFixed(0)} mL (${(100 * s.fraction).toFixed(1)}% of the volume), ` +
     `threshold ${s.threshold.toFixed(1)} (= fraction × Otsu ${s.otsuThreshold.toFixed(1)}), ${s.components} component(s) before keeping the largest, ` +
     `contrast inside/outside ${Number.isFinite(s.contrast) ? s.contrast.toFixed(1) : '∞'}`;
-  if (p.truth !== undefined) summary += `\nDice overlap with the phantom's true head mask: ${diceCoefficient(mask.mask, p.truth.headMask.data).toFixed(3)}`;
+  if (p.truth !== undefined) summary += `\nDice overlap with the phantom's true head mask: ${dice(mask.mask, p.truth.headMask.data).toFixed(3)}`;
   const png = renderPanelGrid(panels, { columns: 3, panelSize: panelSizeFor(views), title: `${p.id}: head mask on the N4-corrected MRI` });
   return { png, summary };
 }

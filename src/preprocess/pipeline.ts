@@ -221,7 +221,7 @@ export async function preprocessPatient(pair: PatientPair, params: PreprocessPar
       throw new PoorRegistrationError(
         `patient ${pair.id}: the rigid registration of CT ${pair.ct} to MRI ${pair.mri} is poor (${reg.quality.reasons.join('; ')}). ` +
           (reg.quality.skullStripped === true
-            ? `Give this patient the MRI from before brain extraction (${pair.mri} has no skull or scalp to register by).`
+            ? `${pair.mri} has no skull or scalp to register the CT by.`
             : 'Check that both files are of the same patient and cover the head; try `mri2ct register --init centroids` on this pair to inspect it.'),
         reg,
       );

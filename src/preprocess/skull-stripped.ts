@@ -7,18 +7,17 @@
  * Must not modify volumes.
  */
 import { Mri2ctError } from '../errors';
-import { maskContainment, SKULL_STRIPPED } from '../register/quality';
+import { looksSkullStripped, maskOverlap, QUALITY_DEFAULTS, SKULL_STRIPPED, skullStrippedEvidence } from '../register/quality';
 
 /** Throws when the head mask looks like a brain inside the CT's head; does nothing on other grids. */
 export function checkNotSkullStripped(headMask: ArrayLike<number>, ct: ArrayLike<number>, what: { id: string; mri: string }): void {
   if (headMask.length !== ct.length) return;
   const body = new Uint8Array(ct.length);
-  for (let i = 0; i < ct.length; i++) body[i] = (ct[i] as number) > -500 ? 1 : 0;
-  const c = maskContainment(headMask, body);
-  if (c.headInsideBody >= SKULL_STRIPPED.minInside && c.headToBodyVolume < SKULL_STRIPPED.maxVolumeRatio) {
+  for (let i = 0; i < ct.length; i++) body[i] = (ct[i] as number) > QUALITY_DEFAULTS.bodyThresholdHu ? 1 : 0;
+  const c = maskOverlap(headMask, body);
+  if (looksSkullStripped(c)) {
     throw new Mri2ctError(
-      `patient ${what.id}: the MRI ${what.mri} looks skull-stripped (brain only): its head mask lies inside the CT's body ` +
-        `(${(c.headInsideBody * 100).toFixed(0)}% of it) but has only ${(c.headToBodyVolume * 100).toFixed(0)}% of the body's volume ` +
+      `patient ${what.id}: the MRI ${what.mri} looks skull-stripped (brain only): ${skullStrippedEvidence(c)} ` +
         `(a whole head's mask has ${(SKULL_STRIPPED.maxVolumeRatio * 100).toFixed(0)}% or more). The pipeline needs the whole head (skull and scalp) ` +
         'to pair it with the CT, or CT clean-up erases the skull: use the MRI before brain extraction.',
     );

@@ -82,17 +82,35 @@ function maskCounts(a: ArrayLike<number>, b: ArrayLike<number>, what: string): {
 
 /** Dice coefficient 2|A∩B| / (|A| + |B|) of two masks (0 when both are empty). */
 export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const { na, nb, both } = maskCounts(a, b, 'dice');
-  return na + nb === 0 ? 0 : (2 * both) / (na + nb);
+  return maskOverlap(a, b).dice;
 }
 
-/**
- * How the MRI head mask sits in the CT body mask: the fraction of the head mask inside the body,
- * and the head mask's volume as a fraction of the body's (both on the MRI grid).
- */
-export function maskContainment(head: ArrayLike<number>, body: ArrayLike<number>): { headInsideBody: number; headToBodyVolume: number } {
-  const { na: nh, nb, both } = maskCounts(head, body, 'maskContainment');
-  return { headInsideBody: nh === 0 ? 0 : both / nh, headToBodyVolume: nb === 0 ? Infinity : nh / nb };
+/** How an MRI head mask sits in a CT body mask on the same grid. */
+export interface MaskOverlap {
+  /** Dice of the two masks (0 when both are empty). */
+  dice: number;
+  /** Fraction of the head mask inside the body. */
+  headInsideBody: number;
+  /** The head mask's volume as a fraction of the body's. */
+  headToBodyVolume: number;
+}
+
+/** Dice and containment of a head mask in a body mask, in one pass. */
+export function maskOverlap(head: ArrayLike<number>, body: ArrayLike<number>): MaskOverlap {
+  const { na: nh, nb, both } = maskCounts(head, body, 'maskOverlap');
+  return { dice: nh + nb === 0 ? 0 : (2 * both) / (nh + nb), headInsideBody: nh === 0 ? 0 : both / nh, headToBodyVolume: nb === 0 ? Infinity : nh / nb };
+}
+
+type Containment = Pick<MaskOverlap, 'headInsideBody' | 'headToBodyVolume'>;
+
+/** The head mask is a brain without skull and scalp ({@link SKULL_STRIPPED}). */
+export function looksSkullStripped(c: Containment): boolean {
+  return c.headInsideBody >= SKULL_STRIPPED.minInside && c.headToBodyVolume < SKULL_STRIPPED.maxVolumeRatio;
+}
+
+/** What that reading rests on, in words (the registration verdict and the pipeline's check). */
+export function skullStrippedEvidence(c: Containment): string {
+  return `the head mask lies inside the CT's body (${(c.headInsideBody * 100).toFixed(0)}% of it) but has only ${(c.headToBodyVolume * 100).toFixed(0)}% of the body's volume`;
 }
 
 /** Normalised mutual information of a and b over the mask (bins per axis over each one's range in the mask). */
@@ -149,17 +167,14 @@ export function judgeRegistration(
     );
   }
   if (figures.dice < t.minDice) {
-    const inside = figures.headInsideBody ?? 0;
-    const ratio = figures.headToBodyVolume ?? Infinity;
     // A head mask that sits whole inside the CT's body yet fills well under its volume is a brain
     // without skull and scalp: the MRI was skull-stripped (the transform itself may be right).
-    const stripped = inside >= SKULL_STRIPPED.minInside && ratio < SKULL_STRIPPED.maxVolumeRatio;
-    skullStripped = stripped;
+    const c = { headInsideBody: figures.headInsideBody ?? 0, headToBodyVolume: figures.headToBodyVolume ?? Infinity };
+    skullStripped = looksSkullStripped(c);
     reasons.push(
       `the MRI head mask and the registered CT body mask overlap poorly (Dice ${figures.dice.toFixed(3)}, minimum ${t.minDice}): ` +
-        (stripped
-          ? `the head mask lies inside the CT's body (${(inside * 100).toFixed(0)}% of it) but has only ${(ratio * 100).toFixed(0)}% of the body's volume: ` +
-            'the MRI looks skull-stripped (brain only); use the MRI before brain extraction'
+        (skullStripped
+          ? `${skullStrippedEvidence(c)}: the MRI looks skull-stripped (brain only); use the MRI before brain extraction`
           : 'the registration did not converge, or MRI and CT are not the same patient'),
     );
   }

@@ -17,7 +17,7 @@ import { percentile } from '../preprocess/percentile';
 import { fovOverlap, resampleToGrid } from '../preprocess/resample-grid';
 import { blockFactors, blockMean } from './block-mean';
 import { elastixRigid, type ElastixRigidOptions } from './elastix';
-import { ctBodyMask, dice, judgeRegistration, maskContainment, normalizedMutualInformation, QUALITY_DEFAULTS, type QualityThresholds, type RegistrationQuality } from './quality';
+import { ctBodyMask, judgeRegistration, maskOverlap, normalizedMutualInformation, QUALITY_DEFAULTS, type QualityThresholds, type RegistrationQuality } from './quality';
 import { matrixRotationDegrees, recordFromElastix, shiftRecord, type RigidTransformRecord } from './transform-record';
 
 /** Options of {@link registerCtToMri}. */
@@ -209,8 +209,7 @@ export async function registerCtToMri(
   const bodyOnMri = ctBodyMask(ctOnMri, mri.dims, bodyThreshold);
   const quality = judgeRegistration(
     {
-      dice: dice(mriHeadMask, bodyOnMri),
-      ...maskContainment(mriHeadMask, bodyOnMri),
+      ...maskOverlap(mriHeadMask, bodyOnMri),
       nmi: normalizedMutualInformation(mri.data, ctOnMri, mriHeadMask),
       overlap: fovOverlap(mri, ct, mriHeadMask, transform.matrix),
       maxAbsRotationDegrees: Math.max(Math.abs(rot.x), Math.abs(rot.y), Math.abs(rot.z)),
